@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Developer entry point: ./dev.sh demo | check | build | deps (see README.md).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD="$ROOT/build"
+PY=/usr/bin/python3
+
+# Debian packages the build, the tests and the demo need.
+PACKAGES=(build-essential autoconf automake libtool pkg-config
+  libpam0g-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libcmocka-dev
+  python3 python3-cryptography openssl pamtester libpam-wrapper libnss-wrapper)
+
+# Suites add their own packages in tests/deps.d/*.txt (one per line, # comments).
+for f in "$ROOT"/tests/deps.d/*.txt; do
+  [ -f "$f" ] && while read -r p _; do [ -n "$p" ] && [ "${p#\#}" = "$p" ] && PACKAGES+=("$p"); done <"$f"
+done
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    say "root is needed (packages, root-owned test configs): re-running with sudo"
+    exec sudo -E "$0" "$@"
+  fi
+}
+
+deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+build() {
+  say "building in $BUILD"
+  # An in-tree configure would block the out-of-tree build.
+  if [ -f "$ROOT/config.status" ]; then make -C "$ROOT" distclean >/dev/null 2>&1 || true; fi
+  if [ ! -x "$ROOT/configure" ] || [ "$ROOT/configure.ac" -nt "$ROOT/configure" ] ||
+     [ "$ROOT/Makefile.am" -nt "$ROOT/Makefile.in" ]; then
+    (cd "$ROOT" && ./autogen.sh >/dev/null 2>&1)
+  fi
+  mkdir -p "$BUILD"
+  if [ ! -f "$BUILD/Makefile" ] || [ "$ROOT/configure" -nt "$BUILD/Makefile" ]; then
+    (cd "$BUILD" && "$ROOT/configure" --enable-werror -q)
+  fi
+  make -C "$BUILD" -j"$(nproc)" -s >/dev/null
+}
+
+# Totals across every suite, for the closing line.
+PASSED=0
+FAILED=0
+count_cmocka() {
+  local log p f
+  for log in "$BUILD"/tests/test_*.log; do
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+    if [ -z "$p$f" ]; then f=1; fi # crashed before cmocka's summary
+    PASSED=$((PASSED + ${p:-0}))
+    FAILED=$((FAILED + ${f:-0}))
+  done
+}
+count_result_line() { # suite output file
+  local line
+  line=$(grep -E '^RESULT passed=[0-9]+ failed=[0-9]+' "$1" | tail -n1 || true)
+  if [ -z "$line" ]; then FAILED=$((FAILED + 1)); return; fi
+  PASSED=$((PASSED + $(sed 's/.*passed=\([0-9]*\).*/\1/' <<<"$line")))
+  FAILED=$((FAILED + $(sed 's/.*failed=\([0-9]*\).*/\1/' <<<"$line")))
+}
+
+check() {
+  local out rc=0
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' RETURN
+
+  say "unit tests (cmocka)"
+  make -C "$BUILD" -j"$(nproc)" -s check >/dev/null 2>&1 || true
+  grep -h -E '^\[  (PASSED|FAILED)  \]|^\[  FAILED  \] [a-z_]+' "$BUILD"/tests/test_*.log || true
+  count_cmocka
+
+  # Every other suite is an executable tests/suites/NN-name.sh that ends its output
+  # with "RESULT passed=N failed=M"; a suite that prints no such line counts as failed.
+  local suite name
+  for suite in "$ROOT"/tests/suites/*.sh; do
+    [ -f "$suite" ] || continue
+    name=$(basename "$suite" .sh)
+    say "suite $name"
+    ROOT="$ROOT" BUILD="$BUILD" PY="$PY" PAM_CIBA_SO="$BUILD/pam_ciba/.libs/pam_ciba.so" \
+      bash "$suite" </dev/null 2>&1 | tee "$out/$name.txt" || true
+    count_result_line "$out/$name.txt"
+  done
+  echo
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ] || rc=1
+  return $rc
+}
+
+demo() {
+  local deny=0 port outcome
+  [ "${1:-}" = "--deny" ] && deny=1
+  DEMO_TMP=$(mktemp -d /tmp/pam_ciba_demo.XXXXXX)
+  DEMO_PID=""
+  local tmp=$DEMO_TMP
+  cleanup() { [ -n "$DEMO_PID" ] && kill "$DEMO_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$DEMO_TMP"; }
+  trap cleanup EXIT INT TERM
+
+  say "starting the bundled CIBA provider on 127.0.0.1 (a throwaway CA, no Auth0 tenant needed)"
+  sh "$ROOT/tests/servers/make_ca.sh" "$tmp/ca" >/dev/null
+  # A fresh demo secret, handed over in files: never on a command line.
+  umask 077
+  head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$tmp/client_secret"
+  printf '{"pam-ciba-demo": "%s"}' "$(cat "$tmp/client_secret")" >"$tmp/clients.json"
+  "$PY" "$ROOT/tests/servers/ciba_provider.py" --cert "$tmp/ca/server.pem" --key "$tmp/ca/server.key" \
+    --port-file "$tmp/port" --phone "$([ $deny = 1 ] && echo deny || echo approve)" --phone-delay 4 \
+    --interval 2 --clients-json "$tmp/clients.json" >"$tmp/provider.log" 2>&1 &
+  DEMO_PID=$!
+  for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+  [ -s "$tmp/port" ] || { cat "$tmp/provider.log"; echo "provider did not start"; exit 1; }
+  port=$(cat "$tmp/port")
+
+  # The demo login: a service file for pam_wrapper and a passwd entry for nss_wrapper,
+  # so nothing under /etc changes.
+  mkdir -p "$tmp/pam.d"
+  cat >"$tmp/pam_ciba.conf" <<CONF
+issuer = "https://127.0.0.1:$port/";
+client_id = "pam-ciba-demo";
+client_secret_file = "$tmp/client_secret";
+ca_file = "$tmp/ca/ca.pem";
+binding_message = "%h login %u #%c";
+max_wait = 60;
+CONF
+  chmod 600 "$tmp/pam_ciba.conf"
+  echo "auth required $BUILD/pam_ciba/.libs/pam_ciba.so conf=$tmp/pam_ciba.conf" >"$tmp/pam.d/demo"
+  echo "account required pam_permit.so" >>"$tmp/pam.d/demo"
+  echo "auth required pam_deny.so" >"$tmp/pam.d/other"
+  echo "alice:x:4242:4242:Demo User:/home/alice:/bin/sh" >"$tmp/passwd"
+  echo "alice:x:4242:" >"$tmp/group"
+
+  say "pamtester demo alice authenticate  (the simulated phone will $([ $deny = 1 ] && echo deny || echo approve) in 4 s)"
+  set +e
+  LD_PRELOAD="libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$tmp/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+    NSS_WRAPPER_PASSWD="$tmp/passwd" NSS_WRAPPER_GROUP="$tmp/group" \
+    pamtester -v demo alice authenticate </dev/null 2>"$tmp/pam.err"
+  outcome=$?
+  # pam_wrapper hands the module's syslog lines to stderr; show those, drop its own chatter.
+  sed -e '/SYSLOG(/{s/^PWRAP_[A-Z]*\[[^]]*\] - SYSLOG([0-9]*): /syslog (authpriv): pam_ciba: /;b' -e '}' \
+    -e '/^PWRAP_/d' -e '/^$/d' "$tmp/pam.err"
+  set -e
+  echo
+  say "provider's view"
+  sed 's/^/    /' "$tmp/provider.log"
+  if [ $outcome -eq 0 ]; then say "outcome: login APPROVED (PAM_SUCCESS)"; else say "outcome: login REFUSED (pamtester exit $outcome)"; fi
+  [ $deny = 1 ] && [ $outcome -ne 0 ] && return 0
+  return $outcome
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+  deps) need_root "$cmd" "$@"; deps ;;
+  build) need_root "$cmd" "$@"; deps; build ;;
+  check) need_root "$cmd" "$@"; deps; build; check ;;
+  demo) need_root "$cmd" "$@"; deps; build; demo "$@" ;;
+  *) echo "usage: $0 demo [--deny] | check | build | deps" >&2; exit 2 ;;
+esac

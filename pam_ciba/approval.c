@@ -1,0 +1,129 @@
+/* The approval flow: hint and message, bc-authorize, tell the user, poll, verify. */
+#include "approval.h"
+#include "ciba.h"
+#include "idtoken.h"
+#include "login_hint.h"
+#include "wipe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define PROMPT_SUFFIX ", then press Enter:"
+
+static void host_names(char *full, size_t fulllen, char *shortname, size_t shortlen)
+{
+    /* gethostname only: a DNS lookup here could stall every login. */
+    if (gethostname(full, fulllen) != 0)
+        snprintf(full, fulllen, "localhost");
+    full[fulllen - 1] = '\0';
+    snprintf(shortname, shortlen, "%.*s", (int)strcspn(full, "."), full);
+}
+
+/* Tell the user what to approve. UI_NONE is fine; a failing conversation is not. */
+static result tell_user(const struct config *cfg, const struct approval_ui *ui, const char *binding,
+                        const struct logger *log)
+{
+    char msg[256];
+    int st;
+
+    if (!ui)
+        return RES_OK;
+    if (cfg->prompt == PROMPT_ENTER && ui->prompt_enter) {
+        snprintf(msg, sizeof(msg), "Approve the request \"%s\" on your phone" PROMPT_SUFFIX, binding);
+        st = ui->prompt_enter(ui->ctx, msg);
+    } else if (ui->info) {
+        snprintf(msg, sizeof(msg), "Approve the request \"%s\" on your phone", binding);
+        st = ui->info(ui->ctx, msg);
+    } else {
+        st = UI_NONE;
+    }
+    if (st == UI_NONE)
+        log_msg(log, LOG_DEBUG, "no conversation: the binding message was not shown");
+    return st == UI_FAILED ? RES_CONV : RES_OK;
+}
+
+result approval_run(const struct config *cfg, const struct approval_user *u,
+                    const struct approval_ui *ui, const struct approval_env *env,
+                    struct approval_report *rep)
+{
+    const struct clock *clk = env->clock ? env->clock : &clock_real;
+    double deadline = clk->now(clk->ctx) + cfg->max_wait;
+    char host_full[256], host_short[256], code[BINDING_CODE_LEN + 1];
+    struct template_vars vars;
+    struct http_client *http = NULL;
+    struct transport real;
+    const struct transport *transport = env->transport;
+    struct ciba_pending pending = {0};
+    struct ciba_tokens tokens = {0};
+    char *subject = NULL, *hint = NULL;
+    result r;
+
+    memset(rep, 0, sizeof(*rep));
+    host_names(host_full, sizeof(host_full), host_short, sizeof(host_short));
+    r = binding_code_generate(code);
+    if (r != RES_OK) {
+        snprintf(rep->reason, sizeof(rep->reason), "random code generation failed");
+        return r;
+    }
+    vars = (struct template_vars){u->user, host_short, host_full, u->service, u->rhost, u->tty, code};
+
+    r = template_expand(cfg->subject, &vars, 0, &subject);
+    if (r == RES_OK && (!*subject || strpbrk(subject, "\r\n"))) {
+        snprintf(rep->reason, sizeof(rep->reason), "subject template expands to an unusable subject");
+        r = RES_USER_UNKNOWN;
+        goto out;
+    }
+    if (r == RES_OK)
+        r = login_hint_build(cfg->login_hint_format, cfg->issuer, subject, &hint);
+    if (r == RES_OK)
+        r = binding_message_build(cfg->binding_message, &vars, rep->binding_message);
+    if (r != RES_OK) {
+        snprintf(rep->reason, sizeof(rep->reason), "cannot build the request");
+        goto out;
+    }
+    if (!transport) {
+        struct http_options o = {cfg->ca_file, cfg->connect_timeout, cfg->request_timeout, 0};
+        http = http_client_new(&o);
+        if (!http) {
+            snprintf(rep->reason, sizeof(rep->reason), "cannot initialise libcurl");
+            r = RES_INTERNAL;
+            goto out;
+        }
+        real = http_client_transport(http);
+        transport = &real;
+    }
+    {
+        struct ciba_client c = {transport, clk, env->log, cfg->bc_endpoint, cfg->token_endpoint,
+                                cfg->client_id, cfg->client_secret, (enum client_auth)cfg->client_auth};
+        struct ciba_request req = {cfg->scope, hint, rep->binding_message, cfg->audience, cfg->resource,
+                                   cfg->authorization_details, cfg->requested_expiry};
+        struct idtoken_expect expect;
+
+        log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
+        r = ciba_start(&c, &req, &pending, rep->reason, sizeof(rep->reason));
+        if (r != RES_OK)
+            goto out;
+        r = tell_user(cfg, ui, rep->binding_message, env->log);
+        if (r != RES_OK) {
+            snprintf(rep->reason, sizeof(rep->reason), "conversation failed while showing the message");
+            goto out;
+        }
+        r = ciba_poll(&c, &pending, deadline, &tokens, rep->reason, sizeof(rep->reason));
+        if (r != RES_OK)
+            goto out;
+        expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx), 0};
+        r = idtoken_verify(tokens.id_token, NULL, &expect, rep->reason, sizeof(rep->reason));
+        if (r == RES_OK)
+            snprintf(rep->reason, sizeof(rep->reason), "id_token verified");
+    }
+out:
+    ciba_tokens_clear(&tokens);
+    ciba_pending_clear(&pending);
+    http_client_free(http);
+    free(subject);
+    free(hint);
+    return r;
+}

@@ -1,0 +1,45 @@
+/* One out-of-band approval, start to verdict, without PAM: shared by the module and tools. */
+#ifndef PAM_CIBA_APPROVAL_H
+#define PAM_CIBA_APPROVAL_H
+#include "clock.h"
+#include "config.h"
+#include "http.h"
+#include "logger.h"
+#include "result.h"
+#include "template.h"
+
+/* Who is logging in, and where from. Strings may be NULL. */
+struct approval_user {
+    const char *user;
+    const char *service;
+    const char *rhost;
+    const char *tty;
+};
+
+enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
+
+/* How the user is told. Both return an enum ui_status; UI_NONE means "there is no
+ * one to show it to" (a non-interactive caller), which is not an error. */
+struct approval_ui {
+    int (*info)(void *ctx, const char *msg);
+    int (*prompt_enter)(void *ctx, const char *msg); /* show msg, wait for Enter */
+    void *ctx;
+};
+
+struct approval_env {
+    const struct transport *transport; /* NULL: real HTTPS from the config */
+    const struct clock *clock;         /* NULL: clock_real */
+    const struct logger *log;          /* may be NULL */
+};
+
+/* What happened, for the decision log line. */
+struct approval_report {
+    char reason[320];
+    char binding_message[BINDING_MESSAGE_MAX + 1];
+};
+
+result approval_run(const struct config *cfg, const struct approval_user *u,
+                    const struct approval_ui *ui, const struct approval_env *env,
+                    struct approval_report *rep);
+
+#endif

@@ -1,0 +1,388 @@
+/* CIBA poll mode (OpenID Connect CIBA Core 1.0): request, answers, and the poll loop. */
+#include "ciba.h"
+#include "form.h"
+#include "wipe.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#define GRANT_TYPE_CIBA "urn:openid:params:grant-type:ciba"
+
+/* Client authentication (client_secret_post or _basic) on a form about to be sent. */
+static result add_client_auth(const struct ciba_client *c, struct form *f, char **authorization)
+{
+    *authorization = NULL;
+    if (c->client_auth == CLIENT_AUTH_SECRET_BASIC) {
+        *authorization = form_basic_auth(c->client_id, c->client_secret);
+        return *authorization ? RES_OK : RES_INTERNAL;
+    }
+    form_add(f, "client_id", c->client_id);
+    form_add(f, "client_secret", c->client_secret);
+    return RES_OK;
+}
+
+static bool is_json(const struct http_response *r)
+{
+    size_t n = strlen("application/json");
+    return strncasecmp(r->content_type, "application/json", n) == 0 &&
+           (r->content_type[n] == '\0' || r->content_type[n] == ';' || r->content_type[n] == ' ');
+}
+
+/* Parse a whole body as one JSON object; NULL if it is anything else. */
+static json_object *parse_object(const struct http_response *r)
+{
+    struct json_tokener *tok;
+    json_object *o;
+
+    if (!r->body || r->len == 0 || r->len > (size_t)0x7fffffff || strlen(r->body) != r->len)
+        return NULL;
+    tok = json_tokener_new();
+    if (!tok)
+        return NULL;
+    o = json_tokener_parse_ex(tok, r->body, (int)r->len);
+    if (o && (json_tokener_get_error(tok) != json_tokener_success ||
+              r->body[tok->char_offset + strspn(r->body + tok->char_offset, " \t\r\n")] != '\0' ||
+              !json_object_is_type(o, json_type_object))) {
+        json_object_put(o);
+        o = NULL;
+    }
+    json_tokener_free(tok);
+    return o;
+}
+
+static const char *get_string(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* Copy a provider-chosen word into reason, escaping anything unprintable. */
+static void reason_with(char *reason, size_t len, const char *prefix, const char *word)
+{
+    char safe[96];
+    log_escape(word ? word : "(none)", safe, sizeof(safe));
+    snprintf(reason, len, "%s%s", prefix, safe);
+}
+
+static bool printable_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pending *out,
+                                char *reason, size_t reasonlen)
+{
+    json_object *o, *v;
+    const char *id;
+    result r = RES_PROTOCOL;
+
+    memset(out, 0, sizeof(*out));
+    if (resp->status >= 500 || resp->status == 429) {
+        snprintf(reason, reasonlen, "bc-authorize: provider answered HTTP %ld", resp->status);
+        return RES_UNAVAILABLE;
+    }
+    o = is_json(resp) ? parse_object(resp) : NULL;
+    if (resp->status != 200) {
+        const char *err = o ? get_string(o, "error") : NULL;
+        if (resp->status >= 400 && resp->status < 500 && err) {
+            reason_with(reason, reasonlen, "bc-authorize refused: ", err);
+            r = RES_REJECTED;
+        } else {
+            snprintf(reason, reasonlen, "bc-authorize: unexpected HTTP %ld", resp->status);
+            r = resp->status >= 400 && resp->status < 500 ? RES_REJECTED : RES_PROTOCOL;
+        }
+        goto out;
+    }
+    if (!o) {
+        snprintf(reason, reasonlen, "bc-authorize: answer is not a JSON object");
+        goto out;
+    }
+    if (json_object_object_get_ex(o, "error", NULL)) {
+        reason_with(reason, reasonlen, "bc-authorize: HTTP 200 carrying error ", get_string(o, "error"));
+        goto out;
+    }
+    id = get_string(o, "auth_req_id");
+    if (!id || !*id || strlen(id) > CIBA_MAX_AUTH_REQ_ID || !printable_ascii(id)) {
+        snprintf(reason, reasonlen, "bc-authorize: missing or invalid auth_req_id");
+        goto out;
+    }
+    if (!json_object_object_get_ex(o, "expires_in", &v) || !json_object_is_type(v, json_type_int) ||
+        json_object_get_int64(v) < 1) {
+        snprintf(reason, reasonlen, "bc-authorize: missing or invalid expires_in");
+        goto out;
+    }
+    /* Cap absurd values; max_wait bounds the login anyway. */
+    out->expires_in = json_object_get_int64(v) > 86400 ? 86400 : (long)json_object_get_int64(v);
+    out->interval = CIBA_DEFAULT_INTERVAL;
+    if (json_object_object_get_ex(o, "interval", &v)) {
+        if (!json_object_is_type(v, json_type_int)) {
+            snprintf(reason, reasonlen, "bc-authorize: interval is not an integer");
+            goto out;
+        }
+        /* Zero or negative cannot mean "poll flat out": keep the default. */
+        if (json_object_get_int64(v) >= 1)
+            out->interval = json_object_get_int64(v) > 86400 ? 86400 : (long)json_object_get_int64(v);
+    }
+    out->auth_req_id = strdup(id);
+    r = out->auth_req_id ? RES_OK : RES_INTERNAL;
+out:
+    if (o) {
+        /* The parsed copy of auth_req_id must not linger either. */
+        id = get_string(o, "auth_req_id");
+        if (id)
+            explicit_bzero((char *)id, strlen(id));
+        json_object_put(o);
+    }
+    return r;
+}
+
+static char *take_token(json_object *o, const char *key)
+{
+    const char *v = get_string(o, key);
+    char *copy;
+    if (!v || !*v || strlen(v) > CIBA_MAX_TOKEN)
+        return NULL;
+    copy = strdup(v);
+    explicit_bzero((char *)v, strlen(v));
+    return copy;
+}
+
+enum poll_answer ciba_parse_token_response(const struct http_response *resp,
+                                           struct ciba_tokens *tokens, result *fail,
+                                           char *reason, size_t reasonlen)
+{
+    json_object *o;
+    const char *err;
+    enum poll_answer a = POLL_FINAL;
+
+    memset(tokens, 0, sizeof(*tokens));
+    *fail = RES_PROTOCOL;
+    if (resp->status == 429) {
+        snprintf(reason, reasonlen, "token endpoint answered HTTP 429");
+        return POLL_SLOW_DOWN;
+    }
+    if (resp->status >= 500) {
+        snprintf(reason, reasonlen, "token endpoint answered HTTP %ld", resp->status);
+        return POLL_RETRY;
+    }
+    o = is_json(resp) ? parse_object(resp) : NULL;
+    if (!o) {
+        snprintf(reason, reasonlen, "token endpoint: HTTP %ld with no JSON object", resp->status);
+        return POLL_FINAL;
+    }
+    err = get_string(o, "error");
+    if (resp->status == 200) {
+        if (json_object_object_get_ex(o, "error", NULL)) {
+            reason_with(reason, reasonlen, "token endpoint: HTTP 200 carrying error ", err);
+        } else {
+            tokens->access_token = take_token(o, "access_token");
+            tokens->id_token = take_token(o, "id_token");
+            if (!tokens->id_token) {
+                snprintf(reason, reasonlen, "token response without a usable id_token");
+                *fail = RES_INVALID_TOKEN;
+                ciba_tokens_clear(tokens);
+            } else {
+                a = POLL_TOKENS;
+            }
+        }
+    } else if (resp->status >= 400 && resp->status < 500 && err) {
+        if (strcmp(err, "authorization_pending") == 0) {
+            a = POLL_PENDING;
+        } else if (strcmp(err, "slow_down") == 0) {
+            a = POLL_SLOW_DOWN;
+        } else if (strcmp(err, "access_denied") == 0) {
+            *fail = RES_DENIED;
+            snprintf(reason, reasonlen, "access_denied");
+        } else if (strcmp(err, "expired_token") == 0) {
+            *fail = RES_EXPIRED;
+            snprintf(reason, reasonlen, "expired_token");
+        } else {
+            *fail = RES_REJECTED;
+            reason_with(reason, reasonlen, "token endpoint refused: ", err);
+        }
+    } else {
+        snprintf(reason, reasonlen, "token endpoint: unexpected HTTP %ld", resp->status);
+    }
+    {
+        /* Wipe json-c's copies of any token strings before freeing. */
+        const char *keys[] = {"access_token", "id_token", "refresh_token"};
+        for (size_t i = 0; i < 3; i++) {
+            const char *v = get_string(o, keys[i]);
+            if (v)
+                explicit_bzero((char *)v, strlen(v));
+        }
+    }
+    json_object_put(o);
+    return a;
+}
+
+result ciba_start(const struct ciba_client *c, const struct ciba_request *req,
+                  struct ciba_pending *out, char *reason, size_t reasonlen)
+{
+    struct form f;
+    struct http_response resp = {0};
+    char *authorization = NULL;
+    char expiry[16];
+    result r;
+
+    memset(out, 0, sizeof(*out));
+    form_init(&f);
+    r = add_client_auth(c, &f, &authorization);
+    if (r != RES_OK)
+        goto out;
+    form_add(&f, "scope", req->scope);
+    form_add(&f, "login_hint", req->login_hint);
+    form_add(&f, "binding_message", req->binding_message);
+    form_add(&f, "audience", req->audience);
+    form_add(&f, "resource", req->resource);
+    if (req->requested_expiry > 0) {
+        snprintf(expiry, sizeof(expiry), "%d", req->requested_expiry);
+        form_add(&f, "requested_expiry", expiry);
+    }
+    form_add(&f, "authorization_details", req->authorization_details);
+    if (!form_body(&f)) {
+        r = RES_INTERNAL;
+        snprintf(reason, reasonlen, "out of memory");
+        goto out;
+    }
+    log_msg(c->log, LOG_DEBUG, "bc-authorize: POST %s", c->bc_endpoint);
+    r = c->transport->post(c->transport->ctx, c->bc_endpoint, form_body(&f), authorization, &resp,
+                           reason, reasonlen);
+    if (r != RES_OK) {
+        char tmp[256];
+        snprintf(tmp, sizeof(tmp), "%s", reason);
+        snprintf(reason, reasonlen, "bc-authorize: %s", tmp);
+        goto out;
+    }
+    r = ciba_parse_auth_response(&resp, out, reason, reasonlen);
+    if (r == RES_OK) {
+        out->accepted_at = out->last_poll = c->clock->now(c->clock->ctx);
+        log_msg(c->log, LOG_DEBUG, "bc-authorize: accepted, expires_in=%ld interval=%ld",
+                out->expires_in, out->interval);
+    }
+out:
+    http_response_clear(&resp);
+    form_free(&f);
+    wipe_free_str(authorization);
+    return r;
+}
+
+/* One token request. */
+static enum poll_answer poll_once(const struct ciba_client *c, const struct ciba_pending *p,
+                                  struct ciba_tokens *tokens, long *retry_after, result *fail,
+                                  char *reason, size_t reasonlen)
+{
+    struct form f;
+    struct http_response resp = {0};
+    char *authorization = NULL;
+    enum poll_answer a = POLL_FINAL;
+    result r;
+
+    *fail = RES_INTERNAL;
+    *retry_after = -1;
+    form_init(&f);
+    if (add_client_auth(c, &f, &authorization) != RES_OK)
+        goto out;
+    form_add(&f, "grant_type", GRANT_TYPE_CIBA);
+    form_add(&f, "auth_req_id", p->auth_req_id);
+    if (!form_body(&f))
+        goto out;
+    r = c->transport->post(c->transport->ctx, c->token_endpoint, form_body(&f), authorization,
+                           &resp, reason, reasonlen);
+    if (r == RES_UNAVAILABLE) {
+        a = POLL_RETRY; /* a network blip while polling must not end the login */
+    } else if (r != RES_OK) {
+        *fail = r;
+    } else {
+        a = ciba_parse_token_response(&resp, tokens, fail, reason, reasonlen);
+        *retry_after = resp.retry_after;
+    }
+out:
+    http_response_clear(&resp);
+    form_free(&f);
+    wipe_free_str(authorization);
+    return a;
+}
+
+result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double deadline,
+                 struct ciba_tokens *tokens, char *reason, size_t reasonlen)
+{
+    const struct clock *clk = c->clock;
+    double expiry = p->accepted_at + (double)p->expires_in;
+    double end = deadline < expiry ? deadline : expiry;
+    double wait_extra = 0;
+    char last_error[160] = "";
+
+    memset(tokens, 0, sizeof(*tokens));
+    for (;;) {
+        double next = p->last_poll + (double)p->interval + wait_extra;
+        double now = clk->now(clk->ctx);
+        enum poll_answer a;
+        long retry_after;
+        result fail;
+
+        wait_extra = 0;
+        if (next > end) {
+            /* No poll fits before the end: wait it out, then stop. */
+            if (end > now && clk->sleep(clk->ctx, end - now) != 0) {
+                snprintf(reason, reasonlen, "wait interrupted");
+                return RES_INTERRUPTED;
+            }
+            if (end >= expiry) {
+                snprintf(reason, reasonlen, "request expired (expires_in=%lds)%s%s", p->expires_in,
+                         *last_error ? "; last error: " : "", last_error);
+                return RES_EXPIRED;
+            }
+            snprintf(reason, reasonlen, "no approval within max_wait%s%s",
+                     *last_error ? "; last error: " : "", last_error);
+            return RES_TIMEOUT;
+        }
+        if (next > now && clk->sleep(clk->ctx, next - now) != 0) {
+            snprintf(reason, reasonlen, "wait interrupted");
+            return RES_INTERRUPTED;
+        }
+        a = poll_once(c, p, tokens, &retry_after, &fail, reason, reasonlen);
+        p->last_poll = clk->now(clk->ctx);
+        switch (a) {
+        case POLL_TOKENS:
+            return RES_OK;
+        case POLL_PENDING:
+            log_msg(c->log, LOG_DEBUG, "token: authorization_pending");
+            break;
+        case POLL_SLOW_DOWN:
+            p->interval += CIBA_SLOW_DOWN_STEP;
+            if (retry_after > p->interval)
+                wait_extra = (double)(retry_after > 3600 ? 3600 : retry_after) - (double)p->interval;
+            log_msg(c->log, LOG_DEBUG, "token: slow down, interval now %lds", p->interval);
+            break;
+        case POLL_RETRY:
+            snprintf(last_error, sizeof(last_error), "%s", reason);
+            log_msg(c->log, LOG_INFO, "token: transient error, will retry: %s", reason);
+            break;
+        case POLL_FINAL:
+            return fail;
+        }
+    }
+}
+
+void ciba_pending_clear(struct ciba_pending *p)
+{
+    wipe_free_str(p->auth_req_id);
+    memset(p, 0, sizeof(*p));
+}
+
+void ciba_tokens_clear(struct ciba_tokens *t)
+{
+    wipe_free_str(t->id_token);
+    wipe_free_str(t->access_token);
+    memset(t, 0, sizeof(*t));
+}

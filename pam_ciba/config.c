@@ -1,0 +1,452 @@
+/* Loads /etc/security/pam_ciba.conf: safe open, size cap, strict keys, validation. */
+#include "config.h"
+#include "template.h"
+#include "wipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum key_type { KEY_STRING, KEY_INT, KEY_ENUM };
+
+struct key_spec {
+    const char *name;
+    enum key_type type;
+    size_t offset;              /* into struct config */
+    long min, max;              /* KEY_INT range */
+    const char *const *choices; /* KEY_ENUM names, index = value */
+};
+
+static const char *const client_auth_names[] = {"client_secret_post", "client_secret_basic", NULL};
+static const char *const hint_format_names[] = {"iss_sub", "plain", NULL};
+static const char *const prompt_names[] = {"auto", "enter", "none", NULL};
+
+#define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
+#define INT(k, f, lo, hi) {k, KEY_INT, offsetof(struct config, f), lo, hi, NULL}
+#define ENUM(k, f, names) {k, KEY_ENUM, offsetof(struct config, f), 0, 0, names}
+
+/* The config contract: every accepted key. Anything else is an error. */
+static const struct key_spec keys[] = {
+    STR("issuer", issuer),
+    STR("backchannel_authentication_endpoint", bc_endpoint),
+    STR("token_endpoint", token_endpoint),
+    STR("client_id", client_id),
+    STR("client_secret", client_secret),
+    STR("client_secret_file", client_secret_file),
+    ENUM("client_auth", client_auth, client_auth_names),
+    STR("scope", scope),
+    STR("audience", audience),
+    STR("resource", resource),
+    INT("requested_expiry", requested_expiry, 1, 300),
+    STR("authorization_details", authorization_details),
+    ENUM("login_hint_format", login_hint_format, hint_format_names),
+    STR("subject", subject),
+    STR("binding_message", binding_message),
+    ENUM("prompt", prompt, prompt_names),
+    STR("ca_file", ca_file),
+    INT("connect_timeout", connect_timeout, 1, 60),
+    INT("request_timeout", request_timeout, 1, 120),
+    INT("max_wait", max_wait, 5, 3600),
+};
+
+static const struct key_spec *find_key(const char *name)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+void config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->client_auth = CLIENT_AUTH_SECRET_POST;
+    cfg->login_hint_format = HINT_ISS_SUB;
+    cfg->prompt = PROMPT_AUTO;
+    cfg->connect_timeout = 5;
+    cfg->request_timeout = 10;
+    cfg->max_wait = 110;
+}
+
+void config_free(struct config *cfg)
+{
+    if (!cfg)
+        return;
+    wipe_free_str(cfg->client_secret);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (keys[i].type == KEY_STRING) {
+            char **p = (char **)((char *)cfg + keys[i].offset);
+            if (*p != cfg->client_secret)
+                free(*p);
+        }
+    }
+    config_defaults(cfg);
+}
+
+static result open_checked(const char *path, uid_t trusted_uid, bool secret, int *fd_out,
+                           struct stat *st, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return RES_CONFIG;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        goto refuse;
+    }
+    if (st->st_uid != trusted_uid) {
+        snprintf(err, errlen, "%s: owned by uid %u, must be owned by uid %u (fix: chown %u %s)",
+                 path, (unsigned)st->st_uid, (unsigned)trusted_uid, (unsigned)trusted_uid, path);
+        goto refuse;
+    }
+    if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, errlen, "%s: writable by group or others (fix: chmod go-w %s)", path, path);
+        goto refuse;
+    }
+    if (secret && (st->st_mode & (S_IRGRP | S_IROTH))) {
+        snprintf(err, errlen, "%s: holds a secret but is readable by group or others (fix: chmod 600 %s)",
+                 path, path);
+        goto refuse;
+    }
+    *fd_out = fd;
+    return RES_OK;
+refuse:
+    close(fd);
+    return RES_CONFIG;
+}
+
+static result read_checked(const char *path, uid_t trusted_uid, bool secret, size_t max,
+                           char **out, size_t *outlen, mode_t *mode, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd;
+    char *buf = NULL;
+    size_t len = 0;
+    result r = open_checked(path, trusted_uid, secret, &fd, &st, err, errlen);
+
+    if (r != RES_OK)
+        return r;
+    if ((size_t)st.st_size > max) {
+        snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+        r = RES_CONFIG;
+        goto out;
+    }
+    buf = calloc(1, max + 1);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        r = RES_INTERNAL;
+        goto out;
+    }
+    /* Read up to max+1 bytes: the file may grow between fstat and read. */
+    for (;;) {
+        ssize_t n = read(fd, buf + len, max + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+            r = RES_CONFIG;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > max) {
+            snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+            r = RES_CONFIG;
+            goto out;
+        }
+    }
+    if (memchr(buf, '\0', len)) {
+        snprintf(err, errlen, "%s: contains a NUL byte", path);
+        r = RES_CONFIG;
+        goto out;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    buf = NULL;
+    if (outlen)
+        *outlen = len;
+    if (mode)
+        *mode = st.st_mode;
+out:
+    wipe_free(buf, max + 1);
+    close(fd);
+    return r;
+}
+
+result read_protected_file(const char *path, uid_t trusted_uid, bool secret, size_t max,
+                           char **out, size_t *outlen, char *err, size_t errlen)
+{
+    return read_checked(path, trusted_uid, secret, max, out, outlen, NULL, err, errlen);
+}
+
+/* libconfig 1.5 cannot disable @include; an include would bypass our permission checks. */
+static bool has_include_directive(const char *text, int *line)
+{
+    int ln = 1;
+    for (const char *p = text; *p; ln++) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, "@include", 8) == 0) {
+            *line = ln;
+            return true;
+        }
+        p = strchr(p, '\n');
+        if (!p)
+            break;
+        p++;
+    }
+    return false;
+}
+
+static result set_key(struct config *cfg, const struct key_spec *k, config_setting_t *s,
+                      const char *path, char *err, size_t errlen)
+{
+    int line = (int)config_setting_source_line(s);
+    int type = config_setting_type(s);
+
+    switch (k->type) {
+    case KEY_STRING: {
+        const char *v = config_setting_get_string(s);
+        char **dst = (char **)((char *)cfg + k->offset);
+        if (type != CONFIG_TYPE_STRING || !v) {
+            snprintf(err, errlen, "%s:%d: %s: must be a string", path, line, k->name);
+            return RES_CONFIG;
+        }
+        free(*dst);
+        *dst = strdup(v);
+        return *dst ? RES_OK : RES_INTERNAL;
+    }
+    case KEY_INT: {
+        long long v;
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+            snprintf(err, errlen, "%s:%d: %s: must be an integer", path, line, k->name);
+            return RES_CONFIG;
+        }
+        v = config_setting_get_int64(s);
+        if (v < k->min || v > k->max) {
+            snprintf(err, errlen, "%s:%d: %s: %lld is out of range %ld..%ld", path, line, k->name,
+                     v, k->min, k->max);
+            return RES_CONFIG;
+        }
+        *(int *)((char *)cfg + k->offset) = (int)v;
+        return RES_OK;
+    }
+    case KEY_ENUM: {
+        const char *v = config_setting_get_string(s);
+        if (type != CONFIG_TYPE_STRING || !v) {
+            snprintf(err, errlen, "%s:%d: %s: must be a string", path, line, k->name);
+            return RES_CONFIG;
+        }
+        for (int i = 0; k->choices[i]; i++) {
+            if (strcmp(v, k->choices[i]) == 0) {
+                *(int *)((char *)cfg + k->offset) = i;
+                return RES_OK;
+            }
+        }
+        snprintf(err, errlen, "%s:%d: %s: unknown value \"%.64s\"", path, line, k->name, v);
+        return RES_CONFIG;
+    }
+    }
+    return RES_INTERNAL;
+}
+
+static bool is_https_url(const char *u)
+{
+    return u && strncmp(u, "https://", 8) == 0 && u[8] != '\0' && !strpbrk(u, " \t\r\n");
+}
+
+static bool scope_has_openid(const char *scope)
+{
+    const char *p = scope;
+    while (p && *p) {
+        size_t n = strcspn(p, " ");
+        if (n == 6 && strncmp(p, "openid", 6) == 0)
+            return true;
+        p += n;
+        p += strspn(p, " ");
+    }
+    return false;
+}
+
+static char *join_url(const char *base, const char *suffix)
+{
+    size_t bl = strlen(base);
+    bool slash = bl > 0 && base[bl - 1] == '/';
+    char *out = malloc(bl + strlen(suffix) + 2);
+    if (out)
+        sprintf(out, "%s%s%s", base, slash ? "" : "/", suffix);
+    return out;
+}
+
+static result validate_authorization_details(const char *text, char *why, size_t whylen)
+{
+    struct json_tokener *tok = json_tokener_new();
+    json_object *arr;
+    result r = RES_CONFIG;
+
+    if (!tok)
+        return RES_INTERNAL;
+    arr = json_tokener_parse_ex(tok, text, (int)strlen(text));
+    if (!arr || json_tokener_get_error(tok) != json_tokener_success) {
+        snprintf(why, whylen, "not valid JSON");
+        goto out;
+    }
+    if (tok->char_offset < (int)strlen(text) && text[tok->char_offset + strspn(text + tok->char_offset, " \t\r\n")]) {
+        snprintf(why, whylen, "trailing data after the JSON array");
+        goto out;
+    }
+    if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0) {
+        snprintf(why, whylen, "must be a non-empty JSON array of objects");
+        goto out;
+    }
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *o = json_object_array_get_idx(arr, i), *type;
+        if (!json_object_is_type(o, json_type_object) ||
+            !json_object_object_get_ex(o, "type", &type) || !json_object_is_type(type, json_type_string)) {
+            snprintf(why, whylen, "element %zu must be an object with a string \"type\"", i);
+            goto out;
+        }
+    }
+    r = RES_OK;
+out:
+    json_object_put(arr);
+    json_tokener_free(tok);
+    return r;
+}
+
+/* Cross-key checks and defaults after every key was read. */
+static result finish(struct config *cfg, config_t *lc, const char *path, uid_t trusted_uid,
+                     mode_t file_mode, char *err, size_t errlen)
+{
+    char why[768], detail[256];
+#define LINE_OF(key) (config_lookup(lc, key) ? (int)config_setting_source_line(config_lookup(lc, key)) : 0)
+#define FAIL(key, ...) do { snprintf(why, sizeof(why), __VA_ARGS__); \
+        snprintf(err, errlen, "%s:%d: %s: %s", path, LINE_OF(key), key, why); return RES_CONFIG; } while (0)
+
+    if (!cfg->issuer || !*cfg->issuer)
+        FAIL("issuer", "required key is missing");
+    if (!is_https_url(cfg->issuer))
+        FAIL("issuer", "must be an https:// URL");
+    if (!cfg->bc_endpoint && !(cfg->bc_endpoint = join_url(cfg->issuer, "bc-authorize")))
+        return RES_INTERNAL;
+    if (!cfg->token_endpoint && !(cfg->token_endpoint = join_url(cfg->issuer, "oauth/token")))
+        return RES_INTERNAL;
+    if (!is_https_url(cfg->bc_endpoint))
+        FAIL("backchannel_authentication_endpoint", "must be an https:// URL");
+    if (!is_https_url(cfg->token_endpoint))
+        FAIL("token_endpoint", "must be an https:// URL");
+    if (!cfg->client_id || !*cfg->client_id)
+        FAIL("client_id", "required key is missing");
+    if (cfg->client_secret && cfg->client_secret_file)
+        FAIL("client_secret_file", "set either client_secret or client_secret_file, not both");
+    if (cfg->client_secret) {
+        if (!*cfg->client_secret)
+            FAIL("client_secret", "is empty");
+        if (file_mode & (S_IRGRP | S_IROTH))
+            FAIL("client_secret", "the file holds a secret but is readable by group or others (fix: chmod 600 %s)", path);
+    } else if (cfg->client_secret_file) {
+        char *buf = NULL;
+        size_t len = 0;
+        char ferr[512];
+        if (read_protected_file(cfg->client_secret_file, trusted_uid, true, SECRET_MAX_FILE_SIZE,
+                                &buf, &len, ferr, sizeof(ferr)) != RES_OK)
+            FAIL("client_secret_file", "%s", ferr);
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+            buf[--len] = '\0';
+        if (len == 0 || strpbrk(buf, "\r\n")) {
+            wipe_free_str(buf);
+            FAIL("client_secret_file", "%s must hold the secret on a single line", cfg->client_secret_file);
+        }
+        cfg->client_secret = buf;
+    } else {
+        FAIL("client_secret", "required: set client_secret or client_secret_file");
+    }
+    if (!cfg->scope && !(cfg->scope = strdup("openid")))
+        return RES_INTERNAL;
+    if (!scope_has_openid(cfg->scope))
+        FAIL("scope", "must contain openid");
+    if (cfg->authorization_details &&
+        validate_authorization_details(cfg->authorization_details, detail, sizeof(detail)) != RES_OK)
+        FAIL("authorization_details", "%s", detail);
+    if (!cfg->subject && !(cfg->subject = strdup("%u")))
+        return RES_INTERNAL;
+    if (!cfg->binding_message && !(cfg->binding_message = strdup("%h login %u #%c")))
+        return RES_INTERNAL;
+    if (template_check(cfg->subject, detail, sizeof(detail)) != RES_OK)
+        FAIL("subject", "%s", detail);
+    if (template_check(cfg->binding_message, detail, sizeof(detail)) != RES_OK)
+        FAIL("binding_message", "%s", detail);
+    if (cfg->ca_file && access(cfg->ca_file, R_OK) != 0)
+        FAIL("ca_file", "%s is not readable", cfg->ca_file);
+    return RES_OK;
+#undef FAIL
+#undef LINE_OF
+}
+
+/* libconfig keeps its own copy of every string: zero the secret before it frees it. */
+static void wipe_setting(config_t *lc, const char *key)
+{
+    config_setting_t *s = config_lookup(lc, key);
+    const char *v = s ? config_setting_get_string(s) : NULL;
+    if (v)
+        explicit_bzero((char *)v, strlen(v));
+}
+
+result config_load(const char *path, uid_t trusted_uid, struct config *cfg, char *err, size_t errlen)
+{
+    char *text = NULL;
+    mode_t mode = 0;
+    config_t lc;
+    config_setting_t *root;
+    int inc_line = 0;
+    result r;
+
+    config_defaults(cfg);
+    r = read_checked(path, trusted_uid, false, CONFIG_MAX_FILE_SIZE, &text, NULL, &mode, err, errlen);
+    if (r != RES_OK)
+        return r;
+    if (has_include_directive(text, &inc_line)) {
+        snprintf(err, errlen, "%s:%d: @include is not allowed", path, inc_line);
+        wipe_free_str(text);
+        return RES_CONFIG;
+    }
+    config_init(&lc);
+    if (config_read_string(&lc, text) != CONFIG_TRUE) {
+        snprintf(err, errlen, "%s:%d: syntax error: %s", path, config_error_line(&lc),
+                 config_error_text(&lc) ? config_error_text(&lc) : "unknown");
+        r = RES_CONFIG;
+        goto out;
+    }
+    root = config_root_setting(&lc);
+    for (int i = 0; i < config_setting_length(root); i++) {
+        config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        const char *name = config_setting_name(s);
+        const struct key_spec *k = name ? find_key(name) : NULL;
+        if (!k) {
+            snprintf(err, errlen, "%s:%d: %s: unknown key", path, (int)config_setting_source_line(s),
+                     name ? name : "?");
+            r = RES_CONFIG;
+            goto out;
+        }
+        r = set_key(cfg, k, s, path, err, errlen);
+        if (r != RES_OK)
+            goto out;
+    }
+    r = finish(cfg, &lc, path, trusted_uid, mode, err, errlen);
+out:
+    wipe_setting(&lc, "client_secret");
+    config_destroy(&lc);
+    wipe_free_str(text);
+    if (r != RES_OK)
+        config_free(cfg);
+    return r;
+}

@@ -1,0 +1,57 @@
+/* The module's configuration: loading a libconfig file safely and validating every key. */
+#ifndef PAM_CIBA_CONFIG_H
+#define PAM_CIBA_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "result.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/security/pam_ciba.conf"
+#define CONFIG_MAX_FILE_SIZE (256 * 1024)
+#define SECRET_MAX_FILE_SIZE 4096
+
+enum client_auth { CLIENT_AUTH_SECRET_POST, CLIENT_AUTH_SECRET_BASIC };
+enum hint_format { HINT_ISS_SUB, HINT_PLAIN };
+enum prompt_mode { PROMPT_AUTO, PROMPT_ENTER, PROMPT_NONE };
+
+struct config {
+    char *issuer;
+    char *bc_endpoint;            /* backchannel_authentication_endpoint */
+    char *token_endpoint;
+    char *client_id;
+    char *client_secret;          /* secret: wiped on free */
+    char *client_secret_file;
+    int client_auth;              /* enum client_auth */
+    char *scope;
+    char *audience;
+    char *resource;
+    char *authorization_details;  /* validated JSON array text */
+    int requested_expiry;         /* 0 = not sent */
+    int login_hint_format;        /* enum hint_format */
+    char *subject;                /* template */
+    char *binding_message;        /* template */
+    int prompt;                   /* enum prompt_mode */
+    char *ca_file;
+    int connect_timeout;          /* seconds, per HTTP request */
+    int request_timeout;          /* seconds, per HTTP request */
+    int max_wait;                 /* seconds, whole login */
+};
+
+/* Load and validate path. Files must be regular, owned by trusted_uid (root for the
+ * module) and not writable by group/others; a file holding a secret must also not be
+ * readable by group/others. On failure returns RES_CONFIG with "file:line: key: why"
+ * in err. cfg is always safe to pass to config_free afterwards. */
+result config_load(const char *path, uid_t trusted_uid, struct config *cfg, char *err, size_t errlen);
+
+/* Fill cfg with defaults only (no required keys): for tests and tools. */
+void config_defaults(struct config *cfg);
+
+void config_free(struct config *cfg);
+
+/* Read a whole file that is owned by trusted_uid, not group/other writable and, when
+ * secret is set, not group/other readable; at most max bytes. Returns RES_OK and a
+ * NUL-terminated malloc'd buffer (wipe it if secret), or RES_CONFIG with the reason. */
+result read_protected_file(const char *path, uid_t trusted_uid, bool secret, size_t max,
+                           char **out, size_t *outlen, char *err, size_t errlen);
+
+#endif

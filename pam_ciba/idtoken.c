@@ -1,0 +1,187 @@
+/* Parses a compact JWS ID token and checks its header and claims; signatures via a verifier. */
+#include "idtoken.h"
+#include "base64url.h"
+#include "logger.h"
+#include "wipe.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_object *decode_object(const char *part, size_t len)
+{
+    size_t n;
+    unsigned char *raw = base64url_decode(part, len, &n);
+    struct json_tokener *tok;
+    json_object *o = NULL;
+
+    if (!raw || n == 0 || strlen((char *)raw) != n || !(tok = json_tokener_new())) {
+        wipe_free(raw, raw ? n : 0);
+        return NULL;
+    }
+    o = json_tokener_parse_ex(tok, (char *)raw, (int)n);
+    if (o && (json_tokener_get_error(tok) != json_tokener_success || (size_t)tok->char_offset != n ||
+              !json_object_is_type(o, json_type_object))) {
+        json_object_put(o);
+        o = NULL;
+    }
+    json_tokener_free(tok);
+    wipe_free(raw, n);
+    return o;
+}
+
+static const char *str_claim(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* NumericDate: an integer or a finite number of seconds. */
+static bool time_claim(json_object *o, const char *key, double *out)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v))
+        return false;
+    if (json_object_is_type(v, json_type_int))
+        *out = (double)json_object_get_int64(v);
+    else if (json_object_is_type(v, json_type_double))
+        *out = json_object_get_double(v);
+    else
+        return false;
+    return isfinite(*out);
+}
+
+static result check_audience(json_object *payload, const char *client_id, char *reason, size_t len)
+{
+    json_object *aud;
+    const char *azp = str_claim(payload, "azp");
+    bool found = false;
+    size_t count = 0;
+
+    if (!json_object_object_get_ex(payload, "aud", &aud)) {
+        snprintf(reason, len, "id_token: no aud");
+        return RES_INVALID_TOKEN;
+    }
+    if (json_object_is_type(aud, json_type_string)) {
+        found = strcmp(json_object_get_string(aud), client_id) == 0;
+        count = 1;
+    } else if (json_object_is_type(aud, json_type_array)) {
+        count = json_object_array_length(aud);
+        for (size_t i = 0; i < count; i++) {
+            json_object *a = json_object_array_get_idx(aud, i);
+            if (!json_object_is_type(a, json_type_string)) {
+                snprintf(reason, len, "id_token: aud holds a non-string");
+                return RES_INVALID_TOKEN;
+            }
+            if (strcmp(json_object_get_string(a), client_id) == 0)
+                found = true;
+        }
+    }
+    if (!found) {
+        snprintf(reason, len, "id_token: aud does not contain our client_id");
+        return RES_INVALID_TOKEN;
+    }
+    if ((count > 1 && !azp) || (azp && strcmp(azp, client_id) != 0)) {
+        snprintf(reason, len, "id_token: azp missing or not our client_id");
+        return RES_INVALID_TOKEN;
+    }
+    return RES_OK;
+}
+
+static result check_header(json_object *h, const struct jws_verifier *verifier, const char **alg,
+                           const char **kid, char *reason, size_t len)
+{
+    *alg = str_claim(h, "alg");
+    *kid = str_claim(h, "kid");
+    if (!*alg || !**alg || strcmp(*alg, "none") == 0) {
+        snprintf(reason, len, "id_token: unsigned or missing alg");
+        return RES_INVALID_TOKEN;
+    }
+    if (json_object_object_get_ex(h, "crit", NULL)) {
+        snprintf(reason, len, "id_token: critical header extensions are not supported");
+        return RES_INVALID_TOKEN;
+    }
+    (void)verifier;
+    return RES_OK;
+}
+
+static result check_claims(json_object *p, const struct idtoken_expect *e, char *reason, size_t len)
+{
+    const char *iss = str_claim(p, "iss"), *sub = str_claim(p, "sub");
+    double exp, iat;
+    char safe[96];
+    result r;
+
+    if (!iss || strcmp(iss, e->issuer) != 0) {
+        log_escape(iss ? iss : "(none)", safe, sizeof(safe));
+        snprintf(reason, len, "id_token: iss \"%s\" is not the configured issuer", safe);
+        return RES_INVALID_TOKEN;
+    }
+    r = check_audience(p, e->client_id, reason, len);
+    if (r != RES_OK)
+        return r;
+    if (!time_claim(p, "exp", &exp) || exp <= (double)e->now - (double)e->leeway) {
+        snprintf(reason, len, "id_token: expired or no exp");
+        return RES_INVALID_TOKEN;
+    }
+    if (!time_claim(p, "iat", &iat) || iat > (double)e->now + (double)e->leeway) {
+        snprintf(reason, len, "id_token: iat missing or in the future");
+        return RES_INVALID_TOKEN;
+    }
+    if (!sub || strcmp(sub, e->subject) != 0) {
+        log_escape(sub ? sub : "(none)", safe, sizeof(safe));
+        snprintf(reason, len, "id_token: sub \"%s\" is not the expected subject", safe);
+        return RES_INVALID_TOKEN;
+    }
+    return RES_OK;
+}
+
+result idtoken_verify(const char *jwt, const struct jws_verifier *verifier,
+                      const struct idtoken_expect *expect, char *reason, size_t reasonlen)
+{
+    const char *dot1, *dot2, *alg, *kid;
+    json_object *header = NULL, *payload = NULL;
+    unsigned char *sig = NULL;
+    size_t siglen = 0, jlen;
+    result r = RES_INVALID_TOKEN;
+
+    if (!jwt || (jlen = strlen(jwt)) == 0 || jlen > IDTOKEN_MAX_LEN) {
+        snprintf(reason, reasonlen, "id_token: missing or too long");
+        return RES_INVALID_TOKEN;
+    }
+    dot1 = strchr(jwt, '.');
+    dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    if (!dot1 || !dot2 || strchr(dot2 + 1, '.')) {
+        snprintf(reason, reasonlen, "id_token: not a compact JWS");
+        return RES_INVALID_TOKEN;
+    }
+    header = decode_object(jwt, (size_t)(dot1 - jwt));
+    payload = decode_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    sig = base64url_decode(dot2 + 1, strlen(dot2 + 1), &siglen);
+    if (!header || !payload || !sig || siglen == 0) {
+        snprintf(reason, reasonlen, "id_token: malformed header, payload or signature");
+        goto out;
+    }
+    r = check_header(header, verifier, &alg, &kid, reason, reasonlen);
+    if (r != RES_OK)
+        goto out;
+    if (verifier) {
+        r = verifier->verify(verifier->ctx, alg, kid, (const unsigned char *)jwt, (size_t)(dot2 - jwt),
+                             sig, siglen, reason, reasonlen);
+        if (r != RES_OK) {
+            r = RES_INVALID_TOKEN;
+            goto out;
+        }
+    }
+    r = check_claims(payload, expect, reason, reasonlen);
+out:
+    json_object_put(header);
+    json_object_put(payload);
+    free(sig);
+    return r;
+}

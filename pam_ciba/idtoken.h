@@ -1,0 +1,34 @@
+/* ID token checks (OpenID Connect Core 3.1.3.7) for a CIBA token response. */
+#ifndef PAM_CIBA_IDTOKEN_H
+#define PAM_CIBA_IDTOKEN_H
+#include <stddef.h>
+#include <time.h>
+#include "result.h"
+
+#define IDTOKEN_MAX_LEN (48 * 1024)
+
+struct idtoken_expect {
+    const char *issuer;    /* iss must equal it exactly */
+    const char *client_id; /* aud must contain it; azp must equal it if present or aud has several */
+    const char *subject;   /* sub must equal it exactly */
+    time_t now;            /* Unix time */
+    long leeway;           /* seconds of clock skew tolerated for exp and iat */
+};
+
+/* Verifies the JWS signature over header.payload. Supplied by the caller so key
+ * handling (JWKS, caching, rotation) stays outside claim logic. */
+struct jws_verifier {
+    result (*verify)(void *ctx, const char *alg, const char *kid,
+                     const unsigned char *signing_input, size_t input_len,
+                     const unsigned char *sig, size_t sig_len, char *reason, size_t reasonlen);
+    void *ctx;
+};
+
+/* Check jwt against expect. With verifier NULL the signature is not checked: OIDC
+ * Core 3.1.3.7 (6) allows that for a token received directly from the token endpoint
+ * over verified TLS; "alg":"none" is refused either way. RES_OK only if every check
+ * passes; otherwise RES_INVALID_TOKEN with the failed check in reason. */
+result idtoken_verify(const char *jwt, const struct jws_verifier *verifier,
+                      const struct idtoken_expect *expect, char *reason, size_t reasonlen);
+
+#endif

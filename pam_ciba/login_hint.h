@@ -1,0 +1,12 @@
+/* Builds the CIBA login_hint for a subject in the configured format. */
+#ifndef PAM_CIBA_LOGIN_HINT_H
+#define PAM_CIBA_LOGIN_HINT_H
+#include "config.h"
+#include "result.h"
+
+/* iss_sub: the Auth0 JSON {"format":"iss_sub","iss":issuer,"sub":subject}, built with
+ * json-c so any subject stays valid JSON; plain: the subject itself.
+ * Returns a malloc'd string in *out. */
+result login_hint_build(enum hint_format fmt, const char *issuer, const char *subject, char **out);
+
+#endif

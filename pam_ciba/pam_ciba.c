@@ -1,0 +1,211 @@
+/* PAM entry points: read arguments, gather PAM items, run one approval, log and map the result. */
+#include "approval.h"
+#include "config.h"
+#include "logger.h"
+#include "result.h"
+
+#include <pwd.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <syslog.h>
+#include <time.h>
+
+#define PUBLIC __attribute__((visibility("default")))
+#define MAX_USER_LEN 256
+
+struct args {
+    const char *conf;
+    bool debug;
+};
+
+static void pam_log_write(void *ctx, int prio, const char *msg)
+{
+    pam_syslog((pam_handle_t *)ctx, prio, "%s", msg);
+}
+
+/* The single place where a result becomes a PAM return code. */
+static int to_pam(result r)
+{
+    switch (r) {
+    case RES_OK: return PAM_SUCCESS;
+    case RES_USER_UNKNOWN: return PAM_USER_UNKNOWN;
+    case RES_UNAVAILABLE: return PAM_AUTHINFO_UNAVAIL;
+    case RES_CONFIG: return PAM_SERVICE_ERR;
+    case RES_CONV: return PAM_CONV_ERR;
+    case RES_INTERNAL: return PAM_SYSTEM_ERR;
+    case RES_DENIED:
+    case RES_EXPIRED:
+    case RES_TIMEOUT:
+    case RES_INVALID_TOKEN:
+    case RES_PROTOCOL:
+    case RES_REJECTED:
+    case RES_INTERRUPTED:
+        return PAM_AUTH_ERR;
+    }
+    return PAM_AUTH_ERR;
+}
+
+static result parse_args(int argc, const char **argv, struct args *a, char *err, size_t errlen)
+{
+    a->conf = CONFIG_DEFAULT_PATH;
+    a->debug = false;
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "conf=", 5) == 0 && argv[i][5] == '/') {
+            a->conf = argv[i] + 5;
+        } else if (strcmp(argv[i], "debug") == 0) {
+            a->debug = true;
+        } else {
+            char safe[128];
+            log_escape(argv[i], safe, sizeof(safe));
+            snprintf(err, errlen, "unknown or invalid module argument \"%s\" (conf= needs an absolute path)", safe);
+            return RES_CONFIG;
+        }
+    }
+    return RES_OK;
+}
+
+static int conv_one(pam_handle_t *pamh, int style, const char *text)
+{
+    const struct pam_conv *conv = NULL;
+    struct pam_message m = {style, text};
+    const struct pam_message *mp = &m;
+    struct pam_response *resp = NULL;
+    int rc;
+
+    if (pam_get_item(pamh, PAM_CONV, (const void **)&conv) != PAM_SUCCESS || !conv || !conv->conv)
+        return UI_NONE;
+    rc = conv->conv(1, &mp, &resp, conv->appdata_ptr);
+    if (resp) {
+        if (resp->resp) {
+            explicit_bzero(resp->resp, strlen(resp->resp));
+            free(resp->resp);
+        }
+        free(resp);
+    } else if (rc == PAM_SUCCESS && style == PAM_PROMPT_ECHO_ON) {
+        return UI_FAILED; /* a prompt with no answer is a broken conversation */
+    }
+    return rc == PAM_SUCCESS ? UI_OK : UI_FAILED;
+}
+
+struct ui_ctx {
+    pam_handle_t *pamh;
+    bool silent;
+};
+
+static int ui_info(void *ctx, const char *msg)
+{
+    struct ui_ctx *u = ctx;
+    return u->silent ? UI_NONE : conv_one(u->pamh, PAM_TEXT_INFO, msg);
+}
+
+static int ui_prompt_enter(void *ctx, const char *msg)
+{
+    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_ON, msg);
+}
+
+static const char *item_str(pam_handle_t *pamh, int item)
+{
+    const void *v = NULL;
+    if (pam_get_item(pamh, item, &v) != PAM_SUCCESS)
+        return NULL;
+    return v;
+}
+
+/* The user name must be sane before it reaches NSS, logs or templates. */
+static result check_user(const char *user, char *reason, size_t len)
+{
+    struct passwd pw, *found = NULL;
+    char buf[4096];
+    size_t n;
+
+    if (!user || (n = strlen(user)) == 0 || n > MAX_USER_LEN) {
+        snprintf(reason, len, "missing or overlong user name");
+        return RES_USER_UNKNOWN;
+    }
+    for (const unsigned char *p = (const unsigned char *)user; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            snprintf(reason, len, "control character in user name");
+            return RES_USER_UNKNOWN;
+        }
+    }
+    if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) != 0 || !found) {
+        snprintf(reason, len, "no such user");
+        return RES_USER_UNKNOWN;
+    }
+    return RES_OK;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    double started = mono_now();
+    struct args args;
+    struct config cfg;
+    struct logger log = {pam_log_write, pamh, false};
+    struct approval_report rep;
+    const char *user = NULL, *service, *rhost, *tty;
+    char safe_user[128], safe_rhost[128], safe_service[64], safe_reason[400];
+    int dumpable;
+    result r;
+
+    memset(&rep, 0, sizeof(rep));
+    config_defaults(&cfg);
+    r = parse_args(argc, argv, &args, rep.reason, sizeof(rep.reason));
+    log.debug = r == RES_OK && args.debug;
+    if (r == RES_OK)
+        r = config_load(args.conf, 0, &cfg, rep.reason, sizeof(rep.reason));
+    if (r == RES_OK && pam_get_user(pamh, &user, NULL) != PAM_SUCCESS) {
+        snprintf(rep.reason, sizeof(rep.reason), "pam_get_user failed");
+        r = RES_USER_UNKNOWN;
+    }
+    if (r == RES_OK)
+        r = check_user(user, rep.reason, sizeof(rep.reason));
+    service = item_str(pamh, PAM_SERVICE);
+    rhost = item_str(pamh, PAM_RHOST);
+    tty = item_str(pamh, PAM_TTY);
+    if (r == RES_OK) {
+        struct approval_user u = {user, service, rhost, tty};
+        struct ui_ctx uctx = {pamh, (flags & PAM_SILENT) != 0};
+        struct approval_ui ui = {ui_info, ui_prompt_enter, &uctx};
+        struct approval_env env = {NULL, NULL, &log};
+
+        /* Tokens and the client secret live in this process for a while: keep them out
+         * of core dumps, and put the flag back so the host is unchanged afterwards. */
+        dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+        if (dumpable > 0)
+            prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        r = approval_run(&cfg, &u, &ui, &env, &rep);
+        if (dumpable > 0)
+            prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+    }
+    log_escape(user ? user : "?", safe_user, sizeof(safe_user));
+    log_escape(rhost ? rhost : "", safe_rhost, sizeof(safe_rhost));
+    log_escape(service ? service : "?", safe_service, sizeof(safe_service));
+    log_escape(rep.reason, safe_reason, sizeof(safe_reason));
+    pam_syslog(pamh, r == RES_OK ? LOG_NOTICE : LOG_WARNING,
+               "decision user=%s service=%s rhost=%s outcome=%s pam=%s reason=\"%s\" duration=%.3fs",
+               safe_user, safe_service, safe_rhost, result_name(r), pam_strerror(pamh, to_pam(r)),
+               safe_reason, mono_now() - started);
+    config_free(&cfg);
+    return to_pam(r);
+}
+
+PUBLIC int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    (void)pamh;
+    (void)flags;
+    (void)argc;
+    (void)argv;
+    return PAM_SUCCESS;
+}

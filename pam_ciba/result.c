@@ -1,0 +1,22 @@
+/* Names for result codes, used in the decision log line. */
+#include "result.h"
+
+const char *result_name(result r)
+{
+    switch (r) {
+    case RES_OK: return "approved";
+    case RES_DENIED: return "denied";
+    case RES_EXPIRED: return "expired";
+    case RES_TIMEOUT: return "timeout";
+    case RES_INVALID_TOKEN: return "invalid_token";
+    case RES_PROTOCOL: return "protocol_error";
+    case RES_REJECTED: return "rejected";
+    case RES_UNAVAILABLE: return "unavailable";
+    case RES_CONFIG: return "config_error";
+    case RES_USER_UNKNOWN: return "user_unknown";
+    case RES_CONV: return "conversation_error";
+    case RES_INTERRUPTED: return "interrupted";
+    case RES_INTERNAL: return "internal_error";
+    }
+    return "unknown";
+}

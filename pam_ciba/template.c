@@ -1,0 +1,189 @@
+/* Expands admin templates with login facts and makes binding messages provider-safe. */
+#include "template.h"
+
+#include <openssl/rand.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *var_for(char c, const struct template_vars *v, bool *known)
+{
+    *known = true;
+    switch (c) {
+    case 'u': return v ? v->user : NULL;
+    case 'h': return v ? v->host_short : NULL;
+    case 'H': return v ? v->host_full : NULL;
+    case 's': return v ? v->service : NULL;
+    case 'r': return v ? v->rhost : NULL;
+    case 't': return v ? v->tty : NULL;
+    case 'c': return v ? v->code : NULL;
+    default: *known = false; return NULL;
+    }
+}
+
+result template_check(const char *tmpl, char *why, size_t whylen)
+{
+    for (const char *p = tmpl; *p; p++) {
+        bool known;
+        if (*p != '%')
+            continue;
+        p++;
+        if (*p == '%')
+            continue;
+        if (*p == '\0') {
+            snprintf(why, whylen, "template ends with a lone %%");
+            return RES_CONFIG;
+        }
+        var_for(*p, NULL, &known);
+        if (!known) {
+            snprintf(why, whylen, "unknown escape %%%c (known: %%u %%h %%H %%s %%r %%t %%c %%%%)", *p);
+            return RES_CONFIG;
+        }
+    }
+    return RES_OK;
+}
+
+result template_expand(const char *tmpl, const struct template_vars *v, size_t field_cap, char **out)
+{
+    size_t cap = 64, len = 0;
+    char *buf = malloc(cap);
+
+    *out = NULL;
+    if (!buf)
+        return RES_INTERNAL;
+    for (const char *p = tmpl; *p; p++) {
+        const char *piece;
+        size_t plen;
+        char lit[1];
+        if (*p == '%' && p[1]) {
+            bool known;
+            p++;
+            if (*p == '%') {
+                lit[0] = '%';
+                piece = lit;
+                plen = 1;
+            } else {
+                piece = var_for(*p, v, &known);
+                if (!known) {
+                    free(buf);
+                    return RES_CONFIG;
+                }
+                if (!piece)
+                    piece = "";
+                plen = strlen(piece);
+                if (field_cap && plen > field_cap)
+                    plen = field_cap;
+            }
+        } else if (*p == '%') {
+            free(buf);
+            return RES_CONFIG;
+        } else {
+            lit[0] = *p;
+            piece = lit;
+            plen = 1;
+        }
+        if (len + plen + 1 > cap) {
+            char *nb;
+            while (len + plen + 1 > cap)
+                cap *= 2;
+            nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                return RES_INTERNAL;
+            }
+            buf = nb;
+        }
+        memcpy(buf + len, piece, plen);
+        len += plen;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return RES_OK;
+}
+
+static bool binding_char_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == ' ' || strchr("+-_.,:#", c) != NULL;
+}
+
+void binding_message_sanitise(char *s)
+{
+    size_t o = 0, start;
+
+    for (size_t i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\t' || c == '\n' || c == '\r')
+            c = ' ';
+        /* A multi-byte UTF-8 character becomes a single '_'. */
+        if (c >= 0x80) {
+            while ((unsigned char)s[i + 1] >= 0x80 && ((unsigned char)s[i + 1] & 0xC0) == 0x80)
+                i++;
+            c = '_';
+        } else if (!binding_char_ok(c)) {
+            c = '_';
+        }
+        s[o++] = (char)c;
+    }
+    s[o] = '\0';
+    for (start = 0; s[start] == ' '; start++)
+        ;
+    memmove(s, s + start, o - start + 1);
+    o -= start;
+    while (o > 0 && s[o - 1] == ' ')
+        s[--o] = '\0';
+}
+
+/* Length in characters after sanitising (a UTF-8 sequence counts once). */
+static size_t sanitised_len(const char *s)
+{
+    char *tmp = strdup(s);
+    size_t n;
+    if (!tmp)
+        return (size_t)-1;
+    binding_message_sanitise(tmp);
+    n = strlen(tmp);
+    free(tmp);
+    return n;
+}
+
+result binding_message_build(const char *tmpl, const struct template_vars *v, char *out)
+{
+    char *msg = NULL;
+    result r;
+
+    /* Shorten variable values first (down to 8 characters each), then cut the end. */
+    for (size_t cap = 0;; cap = cap ? cap - 1 : BINDING_MESSAGE_MAX) {
+        free(msg);
+        r = template_expand(tmpl, v, cap, &msg);
+        if (r != RES_OK)
+            return r;
+        if (sanitised_len(msg) <= BINDING_MESSAGE_MAX || cap == 8)
+            break;
+    }
+    binding_message_sanitise(msg);
+    if (strlen(msg) > BINDING_MESSAGE_MAX)
+        msg[BINDING_MESSAGE_MAX] = '\0';
+    binding_message_sanitise(msg);
+    if (!*msg)
+        snprintf(out, BINDING_MESSAGE_MAX + 1, "Login request");
+    else
+        snprintf(out, BINDING_MESSAGE_MAX + 1, "%s", msg);
+    free(msg);
+    return RES_OK;
+}
+
+result binding_code_generate(char *code)
+{
+    /* 32 symbols without 0/O/1/I: 5 bits each, so masking keeps it uniform. */
+    static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    unsigned char raw[BINDING_CODE_LEN];
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return RES_INTERNAL;
+    for (size_t i = 0; i < BINDING_CODE_LEN; i++)
+        code[i] = alphabet[raw[i] & 31];
+    code[BINDING_CODE_LEN] = '\0';
+    return RES_OK;
+}

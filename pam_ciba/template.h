@@ -1,0 +1,41 @@
+/* Template expansion (%u %h %H %s %r %t %c %%) and binding-message sanitising. */
+#ifndef PAM_CIBA_TEMPLATE_H
+#define PAM_CIBA_TEMPLATE_H
+#include <stddef.h>
+#include "result.h"
+
+/* Auth0's limit on binding_message length. */
+#define BINDING_MESSAGE_MAX 64
+#define BINDING_CODE_LEN 4
+
+struct template_vars {
+    const char *user;       /* %u */
+    const char *host_short; /* %h */
+    const char *host_full;  /* %H */
+    const char *service;    /* %s */
+    const char *rhost;      /* %r */
+    const char *tty;        /* %t */
+    const char *code;       /* %c */
+};
+
+/* RES_OK if every escape in tmpl is known; otherwise RES_CONFIG with why. */
+result template_check(const char *tmpl, char *why, size_t whylen);
+
+/* Expand tmpl. Each variable's value is cut to field_cap bytes (0 = no cap); a missing
+ * variable expands to "". Returns a malloc'd string in *out. */
+result template_expand(const char *tmpl, const struct template_vars *v, size_t field_cap, char **out);
+
+/* Expand a binding-message template into out (BINDING_MESSAGE_MAX + 1 bytes) so that it
+ * satisfies Auth0: at most 64 characters, only ASCII letters, digits, space and
+ * "+-_.,:#". Disallowed characters become '_'; variable values are shortened before the
+ * literal text so the code stays visible. */
+result binding_message_build(const char *tmpl, const struct template_vars *v, char *out);
+
+/* Replace every character Auth0 would refuse, in place; trims surrounding spaces. */
+void binding_message_sanitise(char *s);
+
+/* Fill code (BINDING_CODE_LEN + 1 bytes) with a fresh random code from an unambiguous
+ * alphabet, using the OpenSSL CSPRNG. */
+result binding_code_generate(char *code);
+
+#endif

@@ -1,0 +1,834 @@
+#!/usr/bin/python3
+"""Integration tests: the built pam_ciba.so through real libpam (pamtester under pam_wrapper
+and nss_wrapper) against the bundled local CIBA provider. Plain Python, no pytest.
+
+Usage: /usr/bin/python3 tests/integration/test_pam.py [-k SUBSTRING]... [-v] [--list]
+Module: $PAM_CIBA_SO, default <repo>/pam_ciba/.libs/pam_ciba.so. Must run as root, because
+the module only trusts root-owned configuration files.
+"""
+
+import argparse
+import base64
+import ctypes
+import ctypes.util
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.parse
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "servers"))
+import ciba_provider  # noqa: E402
+
+PAM_SO = Path(os.environ.get("PAM_CIBA_SO", REPO / "pam_ciba" / ".libs" / "pam_ciba.so")).resolve()
+MAKE_CA = REPO / "tests" / "servers" / "make_ca.sh"
+PAMTESTER = shutil.which("pamtester") or "/usr/bin/pamtester"
+CIBA_GRANT = "urn:openid:params:grant-type:ciba"
+PAM_DENY = next((p for p in ("/usr/lib/x86_64-linux-gnu/security/pam_deny.so",
+                             "/usr/lib/aarch64-linux-gnu/security/pam_deny.so",
+                             "/lib/security/pam_deny.so", "/usr/lib64/security/pam_deny.so")
+                 if os.path.exists(p)), None)
+
+CLIENT_ID = "pam-ciba-it"
+CLIENT_SECRET = "it-secret-0123456789"
+# Characters that change meaning in Basic credentials and in form bodies, so both
+# encodings (RFC 6749 2.3.1 and application/x-www-form-urlencoded) are exercised.
+SPECIAL_ID = "it:client+2"
+SPECIAL_SECRET = "p@ss:w0rd+&=%/ \u00e9"
+
+HOST_SHORT = socket.gethostname().split(".")[0]
+CODE_RE = r"#[A-Z0-9]{4}"
+
+# user name -> uid; the awkward ones check JSON escaping of the login hint end to end.
+USERS = {
+    "alice": 2001, "bob": 2002,
+    "o'brien": 2003, "back\\slash": 2004, "zo\u00eb": 2005, "jane doe": 2006,
+    'dq"user': 2007,
+}
+AWKWARD = ["o'brien", "back\\slash", "zo\u00eb", "jane doe", 'dq"user']
+
+PAM = {"PAM_SUCCESS": 0, "PAM_SERVICE_ERR": 3, "PAM_SYSTEM_ERR": 4, "PAM_PERM_DENIED": 6,
+       "PAM_AUTH_ERR": 7, "PAM_CRED_INSUFFICIENT": 8, "PAM_AUTHINFO_UNAVAIL": 9,
+       "PAM_USER_UNKNOWN": 10, "PAM_MAXTRIES": 11, "PAM_CONV_ERR": 19, "PAM_ABORT": 26,
+       "PAM_MODULE_UNKNOWN": 28}
+
+
+def pam_messages():
+    """pam_strerror text -> PAM code name, asked from the system libpam itself."""
+    lib = ctypes.CDLL(ctypes.util.find_library("pam") or "libpam.so.0")
+    lib.pam_strerror.restype = ctypes.c_char_p
+    lib.pam_strerror.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    return {lib.pam_strerror(None, code).decode(): name for name, code in PAM.items()}
+
+
+PAM_TEXT = pam_messages()
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Failure(why)
+
+
+def lc_str(s):
+    """A libconfig string literal."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Outcome:
+    def __init__(self, rc, stdout, stderr, elapsed):
+        self.rc, self.stdout, self.stderr, self.elapsed = rc, stdout, stderr, elapsed
+        self.code = self._classify()
+
+    def _classify(self):
+        if self.rc is None:
+            return "TIMEOUT"
+        if self.rc < 0:
+            return "SIGNAL %d" % -self.rc
+        lines = (self.stdout + "\n" + self.stderr).splitlines()
+        if self.rc == 0 and "pamtester: successfully authenticated" in lines:
+            return "PAM_SUCCESS"
+        for line in lines:
+            if line.startswith("pamtester: ") and line[11:] in PAM_TEXT:
+                return PAM_TEXT[line[11:]]
+        return "UNKNOWN(rc=%d)" % self.rc
+
+    def describe(self):
+        return "%s after %.1fs; stdout=%r; stderr=%r" % (
+            self.code, self.elapsed, self.stdout[-600:], self.stderr[-900:])
+
+
+class Env:
+    """Everything shared by the tests: temp dir, CA, fake passwd, the provider."""
+
+    def __init__(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="pam_ciba_it."))
+        self.ca = self.tmp / "ca"
+        subprocess.run(["sh", str(MAKE_CA), str(self.ca)], check=True, timeout=60)
+        passwd = self.tmp / "passwd"
+        group = self.tmp / "group"
+        with open(passwd, "w", encoding="utf-8") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n")
+            for name, uid in USERS.items():
+                f.write("%s:x:%d:%d:test user:/nonexistent:/bin/sh\n" % (name, uid, uid))
+        with open(group, "w", encoding="utf-8") as f:
+            f.write("root:x:0:\n")
+            for name, uid in USERS.items():
+                f.write("g%d:x:%d:\n" % (uid, uid))
+        self.passwd, self.group = passwd, group
+        self.provider = ciba_provider.Provider(
+            certfile=str(self.ca / "server.pem"), keyfile=str(self.ca / "server.key"),
+            clients={CLIENT_ID: CLIENT_SECRET, SPECIAL_ID: SPECIAL_SECRET},
+            scenario={"interval": 1, "phone": "approve", "phone_delay": 0})
+        self.provider.start()
+        self.extra_providers = []
+        self.counter = 0
+        self.false_accepts = 0
+
+    def close(self):
+        for p in self.extra_providers:
+            p.stop()
+        self.provider.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def other_provider(self, cert):
+        p = ciba_provider.Provider(certfile=str(self.ca / (cert + ".pem")),
+                                   keyfile=str(self.ca / (cert + ".key")),
+                                   clients={CLIENT_ID: CLIENT_SECRET},
+                                   scenario={"interval": 1})
+        p.start()
+        self.extra_providers.append(p)
+        return p
+
+
+class Case:
+    """One test's directory, config and PAM service."""
+
+    def __init__(self, env, name):
+        env.counter += 1
+        self.env = env
+        self.p = env.provider
+        self.dir = env.tmp / ("t%03d" % env.counter)
+        self.svcdir = self.dir / "pam.d"
+        self.svcdir.mkdir(parents=True)
+        self.service = "ciba-it"
+        self.conf_path = self.dir / "pam_ciba.conf"
+        self.p.reset(scenario=True)
+
+    def settings(self, **over):
+        s = {
+            "issuer": self.p.issuer,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "client_auth": "client_secret_post",
+            "scope": "openid",
+            "login_hint_format": "iss_sub",
+            "subject": "%u",
+            "binding_message": "%h login %u #%c",
+            "prompt": "none",
+            "ca_file": str(self.env.ca / "ca.pem"),
+            "connect_timeout": 3,
+            "request_timeout": 5,
+            "max_wait": 30,
+        }
+        for k, v in over.items():
+            if v is None:
+                s.pop(k, None)
+            else:
+                s[k] = v
+        return s
+
+    @staticmethod
+    def render(settings):
+        out = []
+        for k, v in settings.items():
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            elif isinstance(v, int):
+                v = str(v)
+            else:
+                v = lc_str(str(v))
+            out.append("%s = %s;" % (k, v))
+        return "\n".join(out) + "\n"
+
+    def write_conf(self, text=None, mode=0o600, uid=0, **over):
+        if text is None:
+            text = self.render(self.settings(**over))
+        fd = os.open(self.conf_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chown(self.conf_path, uid, 0)
+        os.chmod(self.conf_path, mode)
+        return self.conf_path
+
+    def write_service(self, conf_path=None, args="debug"):
+        conf_path = conf_path or self.conf_path
+        line = "auth required %s conf=%s %s\n" % (PAM_SO, conf_path, args)
+        (self.svcdir / self.service).write_text(line)
+        if PAM_DENY:  # libpam wants an "other" service; without it pam_wrapper complains
+            (self.svcdir / "other").write_text("auth required %s\n" % PAM_DENY)
+
+    def env_vars(self):
+        return {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "LC_ALL": "C",
+            "HOME": str(self.dir),
+            "NO_PROXY": "*", "no_proxy": "*",
+            "LD_PRELOAD": "libpam_wrapper.so libnss_wrapper.so",
+            "PAM_WRAPPER": "1",
+            "PAM_WRAPPER_SERVICE_DIR": str(self.svcdir),
+            "NSS_WRAPPER_PASSWD": str(self.env.passwd),
+            "NSS_WRAPPER_GROUP": str(self.env.group),
+        }
+
+    def login(self, user="alice", timeout=30, conf=True, stdin=b"", **over):
+        """Run one pamtester authentication; conf=False keeps the files already written."""
+        if conf:
+            self.write_conf(**over)
+            self.write_service()
+        start = time.monotonic()
+        try:
+            r = subprocess.run([PAMTESTER, "-v", self.service, user, "authenticate"],
+                               input=stdin, capture_output=True, env=self.env_vars(),
+                               timeout=timeout)
+            rc, out, err = r.returncode, r.stdout, r.stderr
+        except subprocess.TimeoutExpired as exc:
+            rc, out, err = None, exc.stdout or b"", exc.stderr or b""
+        o = Outcome(rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+                    time.monotonic() - start)
+        self.last = o
+        return o
+
+    def spawn(self, user="alice"):
+        return subprocess.Popen([PAMTESTER, "-v", self.service, user, "authenticate"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=self.env_vars())
+
+    # ---- assertions on what the provider saw ---------------------------------
+
+    def expect(self, o, code):
+        issued = any(r.redeemed for r in self.p.auth_requests.values())
+        if o.code == "PAM_SUCCESS" and (code != "PAM_SUCCESS" or not issued):
+            self.env.false_accepts += 1
+        check(o.code == code, "expected %s, got %s" % (code, o.describe()))
+        # Success is only real if the provider issued a token for this login.
+        check(code != "PAM_SUCCESS" or issued, "success, but the provider never issued a token")
+
+    def bc_requests(self):
+        return self.p.requests_to("/bc-authorize")
+
+    def token_requests(self):
+        return self.p.requests_to("/oauth/token")
+
+    def only_auth_request(self):
+        reqs = list(self.p.auth_requests.values())
+        check(len(reqs) == 1, "expected one bc-authorize that succeeded, provider has %d" % len(reqs))
+        return reqs[0]
+
+    def no_violations(self):
+        v = self.p.violations()
+        check(not v, "client polled faster than the interval: %r" % v)
+
+    def no_traffic(self):
+        check(not self.p.requests, "provider got requests: %r"
+              % [(r["path"], r["status"]) for r in self.p.requests])
+
+    def no_secret_in_output(self, o, secret=CLIENT_SECRET):
+        check(secret not in o.stdout + o.stderr, "client secret printed by pamtester run")
+
+    def hint(self, req):
+        return json.loads(req.form["login_hint"])
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def approve_common(c, o, user="alice", client_id=CLIENT_ID, secret=CLIENT_SECRET,
+                   auth="client_secret_post"):
+    c.expect(o, "PAM_SUCCESS")
+    req = c.only_auth_request()
+    bc = c.bc_requests()[0]
+    form = bc["form"]
+    check(form.get("scope", "").split().count("openid") == 1, "scope %r" % form.get("scope"))
+    hint = c.hint(req)
+    check(hint == {"format": "iss_sub", "iss": c.p.issuer, "sub": user},
+          "login_hint %r" % form["login_hint"])
+    bm = form.get("binding_message", "")
+    check(bm in o.stdout, "binding message %r not on stdout %r" % (bm, o.stdout))
+    check(bc["client_auth"] == auth, "bc-authorize client auth %s" % bc["client_auth"])
+    tokens = c.token_requests()
+    check(tokens, "no token request")
+    for t in tokens:
+        check(t["form"].get("grant_type") == CIBA_GRANT, "grant_type %r" % t["form"].get("grant_type"))
+        check(t["form"].get("auth_req_id") == req.id, "auth_req_id differs")
+        check(t["client_auth"] == auth, "token client auth %s" % t["client_auth"])
+    for r in [bc] + tokens:
+        if auth == "client_secret_post":
+            check(r["form"].get("client_id") == client_id, "client_id %r" % r["form"].get("client_id"))
+            check(r["form"].get("client_secret") == secret, "client_secret not sent in body")
+            check("Authorization" not in r["headers"], "Authorization header with post auth")
+        else:
+            check("client_secret" not in r["form"], "client_secret in body with basic auth")
+            raw = base64.b64decode(r["headers"]["Authorization"].split(" ", 1)[1]).decode()
+            u, _, pw = raw.partition(":")
+            check((urllib.parse.unquote_plus(u), urllib.parse.unquote_plus(pw)) == (client_id, secret),
+                  "Basic credentials %r" % raw)
+    check(req.redeemed, "token never issued")
+    check(tokens[-1]["status"] == 200, "last token request got %s" % tokens[-1]["status"])
+    c.no_violations()
+    c.no_secret_in_output(o, secret)
+    return req, form
+
+
+# ---------------------------------------------------------------- approval paths
+
+@test
+def approve_post(c):
+    o = c.login()
+    req, form = approve_common(c, o)
+    check(re.fullmatch(r"%s login alice %s" % (re.escape(HOST_SHORT), CODE_RE),
+                       form["binding_message"]), "binding_message %r" % form["binding_message"])
+    check(form.get("client_id") == CLIENT_ID, "client_id")
+    for k in ("audience", "resource", "requested_expiry", "authorization_details"):
+        check(k not in form, "unconfigured %s sent" % k)
+
+
+@test
+def approve_basic(c):
+    o = c.login(client_auth="client_secret_basic")
+    approve_common(c, o, auth="client_secret_basic")
+
+
+@test
+def client_auth_special_chars_post(c):
+    o = c.login(client_id=SPECIAL_ID, client_secret=SPECIAL_SECRET)
+    approve_common(c, o, client_id=SPECIAL_ID, secret=SPECIAL_SECRET)
+
+
+@test
+def client_auth_special_chars_basic(c):
+    o = c.login(client_id=SPECIAL_ID, client_secret=SPECIAL_SECRET,
+                client_auth="client_secret_basic")
+    approve_common(c, o, client_id=SPECIAL_ID, secret=SPECIAL_SECRET, auth="client_secret_basic")
+
+
+@test
+def client_secret_file(c):
+    secret = c.dir / "secret"
+    secret.write_text(CLIENT_SECRET + "\n")
+    os.chmod(secret, 0o600)
+    o = c.login(client_secret=None, client_secret_file=str(secret))
+    approve_common(c, o)
+
+
+@test
+def wrong_client_secret(c):
+    o = c.login(client_secret="not-the-secret")
+    check(o.code in ("PAM_AUTH_ERR", "PAM_SERVICE_ERR", "PAM_AUTHINFO_UNAVAIL"),
+          "got %s" % o.describe())
+    check(not c.token_requests(), "polled after invalid_client")
+
+
+@test
+def pending_x3_then_approve(c):
+    c.p.scenario.update(pending_polls=3)
+    o = c.login()
+    approve_common(c, o)
+    req = c.only_auth_request()
+    check(req.answers == ["authorization_pending"] * 3 + ["ok"], "answers %r" % req.answers)
+    gaps = [b - a for a, b in zip(req.polls, req.polls[1:])]
+    check(all(g >= 1 - ciba_provider.POLL_TOLERANCE for g in gaps), "gaps %r" % gaps)
+
+
+@test
+def slow_down_then_approve(c):
+    c.p.scenario.update(slow_down_polls=1)
+    o = c.login()
+    approve_common(c, o)
+    req = c.only_auth_request()
+    check(req.answers[0] == "slow_down" and req.answers[-1] == "ok", "answers %r" % req.answers)
+    gap = req.polls[1] - req.polls[0]
+    check(gap >= 6 - ciba_provider.POLL_TOLERANCE,
+          "after slow_down the next poll came %.2fs later; interval 1 s + 5 s required" % gap)
+
+
+@test
+def interval_omitted_polls_every_5s(c):
+    c.p.scenario.update(interval=None, pending_polls=1)
+    o = c.login(timeout=40)
+    approve_common(c, o)
+    req = c.only_auth_request()
+    check(req.answered_interval is None, "provider sent an interval")
+    check(len(req.polls) == 2, "polls %d" % len(req.polls))
+    gap = req.polls[1] - req.polls[0]
+    check(gap >= 5 - ciba_provider.POLL_TOLERANCE, "polled again after %.2fs, not 5 s" % gap)
+
+
+@test
+def phone_approves_later(c):
+    c.p.scenario.update(phone="approve", phone_delay=2.5)
+    o = c.login()
+    approve_common(c, o)
+    req = c.only_auth_request()
+    check("authorization_pending" in req.answers, "answers %r" % req.answers)
+
+
+@test
+def one_connection_per_login(c):
+    c.p.scenario.update(pending_polls=2)
+    o = c.login()
+    approve_common(c, o)
+    conns = {r["conn_id"] for r in c.p.requests}
+    check(len(conns) == 1, "requests of one login used %d connections: %r"
+          % (len(conns), [(r["path"], r["conn_id"]) for r in c.p.requests]))
+
+
+@test
+def plain_login_hint(c):
+    o = c.login(login_hint_format="plain")
+    c.expect(o, "PAM_SUCCESS")
+    form = c.bc_requests()[0]["form"]
+    check(form["login_hint"] == "alice", "login_hint %r" % form["login_hint"])
+    c.no_violations()
+
+
+@test
+def subject_template(c):
+    o = c.login(subject="auth0|%u")
+    c.expect(o, "PAM_SUCCESS")
+    check(c.hint(c.only_auth_request())["sub"] == "auth0|alice", "sub")
+
+
+@test
+def awkward_user_names(c):
+    for user in AWKWARD:
+        c.p.reset()
+        o = c.login(user=user)
+        check(o.code == "PAM_SUCCESS", "user %r: %s" % (user, o.describe()))
+        bc = c.bc_requests()[0]
+        sub = json.loads(bc["form"]["login_hint"]).get("sub")
+        check(sub == user, "user %r arrived as sub %r" % (user, sub))
+        bm = bc["form"]["binding_message"]
+        check(ciba_provider.BINDING_MESSAGE_RE.fullmatch(bm), "binding message %r" % bm)
+        check(re.search(CODE_RE + "$", bm), "binding code cut off: %r" % bm)
+        c.no_violations()
+
+
+@test
+def forwarded_optional_params(c):
+    details = [{"type": "login", "locations": ["https://example.com/"], "x": "a\"b"}]
+    o = c.login(audience="https://api.example.com/", resource="https://rs.example.com/",
+                requested_expiry=120, authorization_details=json.dumps(details))
+    c.expect(o, "PAM_SUCCESS")
+    form = c.bc_requests()[0]["form"]
+    check(form.get("audience") == "https://api.example.com/", "audience %r" % form.get("audience"))
+    check(form.get("resource") == "https://rs.example.com/", "resource %r" % form.get("resource"))
+    check(form.get("requested_expiry") == "120", "requested_expiry %r" % form.get("requested_expiry"))
+    check(json.loads(form.get("authorization_details", "null")) == details,
+          "authorization_details %r" % form.get("authorization_details"))
+
+
+@test
+def prompt_enter(c):
+    c.write_conf(prompt="enter")
+    c.write_service()
+    proc = c.spawn()
+    chunks = {"out": [], "err": []}
+
+    def pump(stream, key):
+        for block in iter(lambda: os.read(stream.fileno(), 4096), b""):
+            chunks[key].append(block)
+
+    readers = [threading.Thread(target=pump, args=(proc.stdout, "out"), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, "err"), daemon=True)]
+    for t in readers:
+        t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and proc.poll() is None:
+            shown = b"".join(chunks["out"] + chunks["err"]).decode("utf-8", "replace")
+            if c.p.auth_requests or "Enter" in shown or "enter" in shown:
+                break
+            time.sleep(0.05)
+        time.sleep(2.5)  # with interval 1 a module that did not wait would have polled twice
+        check(proc.poll() is None, "pamtester ended before Enter")
+        check(not c.token_requests(), "polled before the user pressed Enter")
+        entered = time.monotonic()
+        proc.stdin.write(b"\n")
+        proc.stdin.close()
+        rc = proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for t in readers:
+            t.join(2)
+    out = b"".join(chunks["out"]).decode("utf-8", "replace")
+    err = b"".join(chunks["err"]).decode("utf-8", "replace")
+    o = Outcome(rc, out, err, 0.0)
+    c.expect(o, "PAM_SUCCESS")
+    bm = c.bc_requests()[0]["form"]["binding_message"]
+    check(bm in out + err, "binding message %r not shown: %r %r" % (bm, out, err))
+    check(all(t["time"] >= entered for t in c.token_requests()), "polled before Enter")
+    c.no_violations()
+
+
+# ---------------------------------------------------------------- refusals
+
+@test
+def deny(c):
+    c.p.scenario.update(phone="deny")
+    o = c.login()
+    c.expect(o, "PAM_AUTH_ERR")
+    tokens = c.token_requests()
+    check(tokens and tokens[-1]["error"] == "access_denied", "last answer %r" % tokens[-1:])
+    c.no_violations()
+
+
+@test
+def deny_after_pending(c):
+    c.p.scenario.update(phone="deny", phone_delay=2.5)
+    o = c.login()
+    c.expect(o, "PAM_AUTH_ERR")
+    req = c.only_auth_request()
+    check(req.answers[-1] == "access_denied" and "authorization_pending" in req.answers,
+          "answers %r" % req.answers)
+    c.no_violations()
+
+
+@test
+def expire(c):
+    c.p.scenario.update(phone="none", expires_in=3)
+    o = c.login()
+    c.expect(o, "PAM_AUTH_ERR")
+    check(o.elapsed < 3 + 1 + 5, "took %.1fs for expires_in 3" % o.elapsed)
+    req = c.only_auth_request()
+    if "expired_token" in req.answers:
+        check(req.answers[-1] == "expired_token", "kept polling after expired_token: %r" % req.answers)
+    c.no_violations()
+
+
+@test
+def max_wait_timeout(c):
+    c.p.scenario.update(phone="none")
+    o = c.login(max_wait=5)  # the smallest value the module accepts
+    c.expect(o, "PAM_AUTH_ERR")
+    check(4.5 <= o.elapsed < 5 + 1 + 4, "took %.1fs for max_wait 5" % o.elapsed)
+    c.no_violations()
+
+
+@test
+def invalid_grant_while_polling(c):
+    c.p.scenario.update(token_error_once="invalid_grant")
+    o = c.login()
+    c.expect(o, "PAM_AUTH_ERR")
+    check(len(c.token_requests()) == 1, "kept polling after invalid_grant")
+
+
+@test
+def unknown_user(c):
+    o = c.login(user="nosuchuser")
+    c.expect(o, "PAM_USER_UNKNOWN")
+    c.no_traffic()
+
+
+@test
+def bc_authorize_unknown_user_id(c):
+    c.p.scenario.update(bc_status=400, bc_error="unknown_user_id")
+    o = c.login()
+    c.expect(o, "PAM_AUTH_ERR")
+    check(not c.token_requests(), "polled without an auth_req_id")
+
+
+@test
+def bc_authorize_500(c):
+    c.p.scenario.update(bc_status=500)
+    o = c.login()
+    c.expect(o, "PAM_AUTHINFO_UNAVAIL")
+    check(not c.token_requests(), "polled without an auth_req_id")
+
+
+@test
+def token_500_once(c):
+    # A 5xx while polling may be retried (then the approval wins) or end the login as
+    # unavailable; either is acceptable, an authentication failure or a crash is not.
+    c.p.scenario.update(token_error_once=500)
+    o = c.login()
+    check(o.code in ("PAM_SUCCESS", "PAM_AUTHINFO_UNAVAIL"), "got %s" % o.describe())
+    c.expect(o, o.code)
+    check(any(t["status"] == 500 for t in c.token_requests()), "the 500 was never served")
+    c.no_violations()
+
+
+@test
+def provider_down(c):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    o = c.login(issuer="https://127.0.0.1:%d/" % port)
+    c.expect(o, "PAM_AUTHINFO_UNAVAIL")
+    check(o.elapsed < 10, "took %.1fs against a closed port" % o.elapsed)
+
+
+def tls_refused(c, cert):
+    other = c.env.other_provider(cert)
+    o = c.login(issuer=other.issuer)
+    c.expect(o, "PAM_AUTHINFO_UNAVAIL")
+    check(not other.requests, "module sent HTTP over a connection it should have refused")
+
+
+@test
+def tls_untrusted_ca(c):
+    tls_refused(c, "untrusted")
+
+
+@test
+def tls_wrong_host(c):
+    tls_refused(c, "wronghost")
+
+
+@test
+def tls_expired_cert(c):
+    tls_refused(c, "expired")
+
+
+def hostile_id_token(mode):
+    def run(c):
+        c.p.scenario.update(id_token=mode)
+        o = c.login()
+        c.expect(o, "PAM_AUTH_ERR")
+        req = c.only_auth_request()
+        check(req.redeemed, "the token endpoint never answered with the hostile token")
+        c.no_violations()
+    run.__name__ = "id_token_" + mode
+    return run
+
+
+for _mode in ciba_provider.ID_TOKEN_MODES:
+    if _mode != "valid":
+        test(hostile_id_token(_mode))
+
+
+@test
+def id_token_signed_by_rotated_key(c):
+    c.p.rotate_key(keep_old=True)
+    o = c.login()
+    c.expect(o, "PAM_SUCCESS")
+
+
+# ---------------------------------------------------------------- configuration
+
+def config_error(c, text=None, **over):
+    c.write_conf(text=text, **over)
+    c.write_service()
+    o = c.login(conf=False)
+    c.expect(o, "PAM_SERVICE_ERR")
+    c.no_traffic()
+
+
+@test
+def config_missing_file(c):
+    c.write_service(conf_path=c.dir / "does-not-exist.conf")
+    o = c.login(conf=False)
+    c.expect(o, "PAM_SERVICE_ERR")
+    c.no_traffic()
+
+
+@test
+def config_unknown_key(c):
+    config_error(c, text=c.render(c.settings()) + "frobnicate = 1;\n")
+
+
+@test
+def config_wrong_type(c):
+    config_error(c, requested_expiry="120")
+
+
+@test
+def config_requested_expiry_too_big(c):
+    config_error(c, requested_expiry=301)
+
+
+@test
+def config_requested_expiry_negative(c):
+    config_error(c, requested_expiry=-5)
+
+
+@test
+def config_missing_client_id(c):
+    config_error(c, client_id=None)
+
+
+@test
+def config_missing_issuer(c):
+    config_error(c, issuer=None)
+
+
+@test
+def config_syntax_error(c):
+    config_error(c, text=c.render(c.settings()) + "client_id = \n")
+
+
+@test
+def config_authorization_details_not_json(c):
+    config_error(c, authorization_details="[{\"type\": ")
+
+
+@test
+def config_authorization_details_not_array(c):
+    config_error(c, authorization_details="{\"type\": \"x\"}")
+
+
+@test
+def config_secret_group_readable(c):
+    config_error(c, mode=0o640)
+
+
+@test
+def config_group_writable(c):
+    config_error(c, mode=0o620)
+
+
+@test
+def config_not_root_owned(c):
+    config_error(c, uid=1)
+
+
+@test
+def config_secret_file_group_readable(c):
+    secret = c.dir / "secret"
+    secret.write_text(CLIENT_SECRET + "\n")
+    os.chmod(secret, 0o640)
+    config_error(c, client_secret=None, client_secret_file=str(secret))
+
+
+@test
+def config_unknown_client_auth(c):
+    config_error(c, client_auth="private_key_jwt_typo")
+
+
+# ---------------------------------------------------------------- runner
+
+def preflight():
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("must run as root (the module trusts only root-owned config files)")
+    if not PAM_SO.is_file():
+        problems.append("module not built: %s (set PAM_CIBA_SO)" % PAM_SO)
+    if not os.path.exists(PAMTESTER):
+        problems.append("pamtester not installed")
+    for lib in ("libpam_wrapper.so", "libnss_wrapper.so"):
+        if not any(Path(d, lib).exists() for d in
+                   ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/lib64")):
+            problems.append("%s not found (install libpam-wrapper / libnss-wrapper)" % lib)
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-k", action="append", default=[], help="run tests whose name contains this")
+    ap.add_argument("-v", action="store_true", help="print pamtester output of every test")
+    ap.add_argument("--list", action="store_true")
+    args = ap.parse_args()
+    selected = [t for t in TESTS if not args.k or any(k in t.__name__ for k in args.k)]
+    if args.list:
+        for t in selected:
+            print(t.__name__)
+        return 0
+    problems = preflight()
+    if problems:
+        for p in problems:
+            print("FAIL: preflight: %s" % p)
+        print("RESULT passed=0 failed=%d" % len(problems))
+        return 1
+    env = Env()
+    passed = failed = 0
+    start = time.monotonic()
+    try:
+        for t in selected:
+            c = Case(env, t.__name__)
+            c.last = None
+            t0 = time.monotonic()
+            try:
+                t(c)
+            except Failure as exc:
+                failed += 1
+                print("FAIL: %s: %s" % (t.__name__, exc), flush=True)
+            except Exception:
+                failed += 1
+                print("FAIL: %s: %s" % (t.__name__, traceback.format_exc().strip().replace("\n", " | ")),
+                      flush=True)
+            else:
+                passed += 1
+                print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
+            if args.v and c.last is not None:
+                print("  " + c.last.describe())
+            if env.provider.errors:
+                print("  provider errors: %r" % env.provider.errors)
+    finally:
+        env.close()
+    print("false accepts: %d; %.1fs" % (env.false_accepts, time.monotonic() - start))
+    print("RESULT passed=%d failed=%d" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

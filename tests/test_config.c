@@ -1,0 +1,236 @@
+/* Unit tests for pam_ciba/config.c: good files, every kind of bad file, permissions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char dir[] = "/tmp/pam_ciba_test_config.XXXXXX";
+static char path[256];
+
+#define BASE "issuer = \"https://tenant.example/\";\nclient_id = \"cid\";\nclient_secret = \"s3cret\";\n"
+
+static void write_file(const char *p, const char *text, mode_t mode)
+{
+    int fd;
+    unlink(p);
+    fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(chmod(p, mode), 0);
+}
+
+static result load(const char *text, mode_t mode, struct config *cfg, char *err, size_t errlen)
+{
+    write_file(path, text, mode);
+    return config_load(path, geteuid(), cfg, err, errlen);
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+    struct config cfg;
+    char err[512] = "";
+    result r = load(text, 0600, &cfg, err, sizeof(err));
+    if (r != RES_CONFIG || !strstr(err, needle))
+        fail_msg("expected config error containing \"%s\", got %d \"%s\"", needle, r, err);
+    config_free(&cfg);
+}
+
+static void test_minimal_defaults(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_string_equal(cfg.bc_endpoint, "https://tenant.example/bc-authorize");
+    assert_string_equal(cfg.token_endpoint, "https://tenant.example/oauth/token");
+    assert_string_equal(cfg.scope, "openid");
+    assert_string_equal(cfg.subject, "%u");
+    assert_string_equal(cfg.binding_message, "%h login %u #%c");
+    assert_int_equal(cfg.client_auth, CLIENT_AUTH_SECRET_POST);
+    assert_int_equal(cfg.login_hint_format, HINT_ISS_SUB);
+    assert_int_equal(cfg.prompt, PROMPT_AUTO);
+    assert_int_equal(cfg.connect_timeout, 5);
+    assert_int_equal(cfg.request_timeout, 10);
+    assert_int_equal(cfg.max_wait, 110);
+    assert_int_equal(cfg.requested_expiry, 0);
+    config_free(&cfg);
+}
+
+static void test_full_file(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load(BASE "backchannel_authentication_endpoint = \"https://x/bc\";\n"
+                               "token_endpoint = \"https://x/tok\";\nclient_auth = \"client_secret_basic\";\n"
+                               "scope = \"openid profile\";\naudience = \"urn:api\";\nresource = \"https://api/\";\n"
+                               "requested_expiry = 120;\nauthorization_details = \"[{\\\"type\\\":\\\"login\\\"}]\";\n"
+                               "login_hint_format = \"plain\";\nsubject = \"auth0|%u\";\nbinding_message = \"%s on %H\";\n"
+                               "prompt = \"enter\";\nconnect_timeout = 3;\nrequest_timeout = 7;\nmax_wait = 60;\n",
+                          0600, &cfg, err, sizeof(err)),
+                     RES_OK);
+    assert_string_equal(cfg.bc_endpoint, "https://x/bc");
+    assert_string_equal(cfg.token_endpoint, "https://x/tok");
+    assert_int_equal(cfg.client_auth, CLIENT_AUTH_SECRET_BASIC);
+    assert_int_equal(cfg.login_hint_format, HINT_PLAIN);
+    assert_int_equal(cfg.prompt, PROMPT_ENTER);
+    assert_int_equal(cfg.requested_expiry, 120);
+    assert_int_equal(cfg.max_wait, 60);
+    assert_string_equal(cfg.audience, "urn:api");
+    assert_string_equal(cfg.authorization_details, "[{\"type\":\"login\"}]");
+    config_free(&cfg);
+}
+
+static void test_issuer_without_slash(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load("issuer = \"https://t.example\";\nclient_id = \"c\";\nclient_secret = \"s\";\n", 0600,
+                          &cfg, err, sizeof(err)),
+                     RES_OK);
+    assert_string_equal(cfg.bc_endpoint, "https://t.example/bc-authorize");
+    config_free(&cfg);
+}
+
+static void test_errors_name_file_line_key(void **state)
+{
+    (void)state;
+    expect_error(BASE "bogus_key = 1;\n", ":4: bogus_key: unknown key");
+    expect_error(BASE "max_wait = \"10\";\n", ":4: max_wait: must be an integer");
+    expect_error(BASE "requested_expiry = 301;\n", ":4: requested_expiry: 301 is out of range 1..300");
+    expect_error(BASE "requested_expiry = 0;\n", "requested_expiry: 0 is out of range");
+    expect_error(BASE "client_auth = \"private_key_jwt_typo\";\n", "client_auth: unknown value");
+    expect_error(BASE "prompt = 3;\n", "prompt: must be a string");
+    expect_error(BASE "scope = \"profile email\";\n", "scope: must contain openid");
+    expect_error(BASE "scope = \"openidx\";\n", "scope: must contain openid");
+    expect_error(BASE "authorization_details = \"{}\";\n", "authorization_details: must be a non-empty JSON array");
+    expect_error(BASE "authorization_details = \"[1]\";\n", "authorization_details: element 0");
+    expect_error(BASE "authorization_details = \"[{\\\"type\\\":\";\n", "authorization_details: not valid JSON");
+    expect_error(BASE "subject = \"%q\";\n", "subject: unknown escape %q");
+    expect_error(BASE "binding_message = \"abc %\";\n", "binding_message: template ends with a lone %");
+    expect_error(BASE "token_endpoint = \"http://plain/\";\n", "token_endpoint: must be an https:// URL");
+    expect_error("client_id = \"c\";\nclient_secret = \"s\";\n", "issuer: required key is missing");
+    expect_error("issuer = \"http://t/\";\nclient_id = \"c\";\nclient_secret = \"s\";\n", "issuer: must be an https:// URL");
+    expect_error("issuer = \"https://t/\";\nclient_secret = \"s\";\n", "client_id: required key is missing");
+    expect_error("issuer = \"https://t/\";\nclient_id = \"c\";\n", "client_secret: required");
+    expect_error(BASE "client_secret_file = \"/x\";\n", "set either client_secret or client_secret_file");
+    expect_error(BASE "issuer = \"https://dup/\";\n", "syntax error");
+    expect_error("issuer = \"https://t/\"\nclient_id = ;\n", ":2: syntax error");
+    expect_error("@include \"/etc/passwd\"\n" BASE, ":1: @include is not allowed");
+    expect_error(BASE "ca_file = \"/nonexistent/ca.pem\";\n", "ca_file: /nonexistent/ca.pem is not readable");
+}
+
+static void test_permissions(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    char secret_path[300];
+    (void)state;
+
+    /* Inline secret in a group-readable file: refused. */
+    assert_int_equal(load(BASE, 0640, &cfg, err, sizeof(err)), RES_CONFIG);
+    assert_non_null(strstr(err, "readable by group or others"));
+    config_free(&cfg);
+    /* Group-writable: refused even without a secret. */
+    assert_int_equal(load(BASE, 0620, &cfg, err, sizeof(err)), RES_CONFIG);
+    assert_non_null(strstr(err, "writable by group or others"));
+    config_free(&cfg);
+    /* Wrong owner. */
+    write_file(path, BASE, 0600);
+    assert_int_equal(config_load(path, geteuid() + 1, &cfg, err, sizeof(err)), RES_CONFIG);
+    assert_non_null(strstr(err, "must be owned by uid"));
+    config_free(&cfg);
+    /* A symlink is not followed. */
+    {
+        char link[300];
+        snprintf(link, sizeof(link), "%s/link.conf", dir);
+        unlink(link);
+        assert_int_equal(symlink(path, link), 0);
+        assert_int_equal(config_load(link, geteuid(), &cfg, err, sizeof(err)), RES_CONFIG);
+        config_free(&cfg);
+        unlink(link);
+    }
+    /* Missing file. */
+    assert_int_equal(config_load("/nonexistent/pam_ciba.conf", geteuid(), &cfg, err, sizeof(err)), RES_CONFIG);
+    assert_non_null(strstr(err, "cannot open"));
+    config_free(&cfg);
+
+    /* Secret file: a world-readable config is fine, a readable secret file is not. */
+    snprintf(secret_path, sizeof(secret_path), "%s/secret", dir);
+    write_file(secret_path, "from-file\n", 0600);
+    {
+        char text[600];
+        snprintf(text, sizeof(text),
+                 "issuer = \"https://t/\";\nclient_id = \"c\";\nclient_secret_file = \"%s\";\n", secret_path);
+        assert_int_equal(load(text, 0644, &cfg, err, sizeof(err)), RES_OK);
+        assert_string_equal(cfg.client_secret, "from-file");
+        config_free(&cfg);
+        chmod(secret_path, 0644);
+        assert_int_equal(load(text, 0644, &cfg, err, sizeof(err)), RES_CONFIG);
+        assert_non_null(strstr(err, "client_secret_file"));
+        assert_non_null(strstr(err, "readable by group or others"));
+        config_free(&cfg);
+        write_file(secret_path, "\n", 0600);
+        assert_int_equal(load(text, 0644, &cfg, err, sizeof(err)), RES_CONFIG);
+        assert_non_null(strstr(err, "single line"));
+        config_free(&cfg);
+    }
+    unlink(secret_path);
+}
+
+static void test_size_cap(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    size_t n = CONFIG_MAX_FILE_SIZE + 10;
+    char *big = malloc(n + 1);
+    (void)state;
+    memset(big, '#', n);
+    big[n] = '\0';
+    assert_int_equal(load(big, 0600, &cfg, err, sizeof(err)), RES_CONFIG);
+    assert_non_null(strstr(err, "larger than"));
+    config_free(&cfg);
+    free(big);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/pam_ciba.conf", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    rmdir(dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minimal_defaults),
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_issuer_without_slash),
+        cmocka_unit_test(test_errors_name_file_line_key),
+        cmocka_unit_test(test_permissions),
+        cmocka_unit_test(test_size_cap),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,171 @@
+/* Unit tests for pam_ciba/idtoken.c: every claim check, header rules, malformed tokens. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64url.h"
+#include "idtoken.h"
+
+#define NOW 1700000000L
+
+static const struct idtoken_expect expect = {"https://t.example/", "cid", "alice", NOW, 0};
+
+static char *jwt(const char *header, const char *payload, const char *sig)
+{
+    char *h = base64url_encode((const unsigned char *)header, strlen(header));
+    char *p = base64url_encode((const unsigned char *)payload, strlen(payload));
+    size_t n = strlen(h) + strlen(p) + strlen(sig) + 3;
+    char *out = malloc(n);
+    snprintf(out, n, "%s.%s.%s", h, p, sig);
+    free(h);
+    free(p);
+    return out;
+}
+
+#define HDR "{\"alg\":\"RS256\",\"kid\":\"k1\"}"
+#define CLAIMS(iss, aud, sub, extra) \
+    "{\"iss\":\"" iss "\",\"aud\":" aud ",\"sub\":\"" sub "\",\"exp\":1700000300,\"iat\":1699999990" extra "}"
+
+static result check(const char *header, const char *payload, char *reason)
+{
+    char *t = jwt(header, payload, "c2lnbmF0dXJl");
+    result r = idtoken_verify(t, NULL, &expect, reason, 256);
+    free(t);
+    return r;
+}
+
+static void ok(const char *payload)
+{
+    char reason[256] = "";
+    if (check(HDR, payload, reason) != RES_OK)
+        fail_msg("expected accept: %s (%s)", payload, reason);
+}
+
+static void bad(const char *header, const char *payload, const char *why)
+{
+    char reason[256] = "";
+    if (check(header, payload, reason) != RES_INVALID_TOKEN || !strstr(reason, why))
+        fail_msg("expected reject with \"%s\": %s got \"%s\"", why, payload, reason);
+}
+
+static void test_valid(void **state)
+{
+    (void)state;
+    ok(CLAIMS("https://t.example/", "\"cid\"", "alice", ""));
+    ok(CLAIMS("https://t.example/", "[\"cid\"]", "alice", ""));
+    ok(CLAIMS("https://t.example/", "[\"cid\",\"other\"]", "alice", ",\"azp\":\"cid\""));
+    ok(CLAIMS("https://t.example/", "\"cid\"", "alice", ",\"azp\":\"cid\",\"auth_time\":1699999990"));
+}
+
+static void test_claims(void **state)
+{
+    (void)state;
+    bad(HDR, CLAIMS("https://t.example", "\"cid\"", "alice", ""), "iss");
+    bad(HDR, CLAIMS("https://evil.example/", "\"cid\"", "alice", ""), "iss");
+    bad(HDR, "{\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":1700000300,\"iat\":1699999990}", "iss");
+    bad(HDR, CLAIMS("https://t.example/", "\"other\"", "alice", ""), "aud");
+    bad(HDR, CLAIMS("https://t.example/", "[\"other\"]", "alice", ""), "aud");
+    bad(HDR, CLAIMS("https://t.example/", "[\"cid\",1]", "alice", ""), "aud");
+    bad(HDR, CLAIMS("https://t.example/", "{\"cid\":1}", "alice", ""), "aud");
+    bad(HDR, CLAIMS("https://t.example/", "[\"cid\",\"other\"]", "alice", ""), "azp");
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice", ",\"azp\":\"other\""), "azp");
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "bob", ""), "sub");
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice ", ""), "sub");
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "Alice", ""), "sub");
+    bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"exp\":1700000300,\"iat\":1}", "sub");
+    bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":1700000000,\"iat\":1}", "expired");
+    bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":\"1800000000\",\"iat\":1}", "exp");
+    bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"iat\":1}", "exp");
+    bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":1800000000,\"iat\":1700000100}", "iat");
+    bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":1800000000}", "iat");
+}
+
+static void test_header(void **state)
+{
+    const char *good = CLAIMS("https://t.example/", "\"cid\"", "alice", "");
+    char reason[256];
+    char *t;
+    (void)state;
+    bad("{\"alg\":\"none\"}", good, "alg");
+    bad("{\"typ\":\"JWT\"}", good, "alg");
+    bad("{\"alg\":\"RS256\",\"crit\":[\"exp\"]}", good, "critical");
+    bad("[1]", good, "malformed");
+    /* alg none with an empty signature. */
+    t = jwt("{\"alg\":\"none\"}", good, "");
+    assert_int_equal(idtoken_verify(t, NULL, &expect, reason, sizeof(reason)), RES_INVALID_TOKEN);
+    free(t);
+}
+
+static void test_malformed(void **state)
+{
+    char reason[256];
+    char *big;
+    const char *cases[] = {"", "abc", "a.b", "a.b.c.d", "...", "e30.e30.", "e30.e30.!!!!", "e30.e30.c2ln",
+                           "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln", "eyJhbGciOiJSUzI1NiJ9.e30gW10.c2ln"};
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(idtoken_verify(cases[i], NULL, &expect, reason, sizeof(reason)), RES_INVALID_TOKEN);
+    assert_int_equal(idtoken_verify(NULL, NULL, &expect, reason, sizeof(reason)), RES_INVALID_TOKEN);
+    big = malloc(IDTOKEN_MAX_LEN + 10);
+    memset(big, 'A', IDTOKEN_MAX_LEN + 9);
+    big[IDTOKEN_MAX_LEN + 9] = '\0';
+    assert_int_equal(idtoken_verify(big, NULL, &expect, reason, sizeof(reason)), RES_INVALID_TOKEN);
+    free(big);
+}
+
+static result refuse(void *ctx, const char *alg, const char *kid, const unsigned char *in, size_t inlen,
+                     const unsigned char *sig, size_t siglen, char *reason, size_t len)
+{
+    (void)alg; (void)kid; (void)in; (void)inlen; (void)sig; (void)siglen;
+    ++*(int *)ctx;
+    snprintf(reason, len, "bad signature");
+    return RES_INVALID_TOKEN;
+}
+
+static void test_verifier_consulted(void **state)
+{
+    int calls = 0;
+    struct jws_verifier v = {refuse, &calls};
+    char reason[256];
+    char *t = jwt(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice", ""), "c2ln");
+    (void)state;
+    assert_int_equal(idtoken_verify(t, &v, &expect, reason, sizeof(reason)), RES_INVALID_TOKEN);
+    assert_int_equal(calls, 1);
+    assert_string_equal(reason, "bad signature");
+    free(t);
+}
+
+static void test_base64url(void **state)
+{
+    size_t n;
+    unsigned char *d;
+    (void)state;
+    d = base64url_decode("_-8", 3, &n);
+    assert_non_null(d);
+    assert_int_equal(n, 2);
+    assert_int_equal(d[0], 0xff);
+    assert_int_equal(d[1], 0xef);
+    free(d);
+    assert_null(base64url_decode("a", 1, &n));
+    assert_null(base64url_decode("ab=c", 4, &n));
+    assert_null(base64url_decode("a+bc", 4, &n));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_header),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_verifier_consulted),
+        cmocka_unit_test(test_base64url),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
