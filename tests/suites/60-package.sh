@@ -209,8 +209,11 @@ check "package no longer known to dpkg" test -z "$(dpkg-query -W -f='${Status}' 
 left=""
 while read -r f; do
     [ "$f" = /. ] && continue
-    # A directory may stay when another package owns it too.
-    [ -d "$f" ] && [ ! -L "$f" ] && dpkg-query -S "$f" >/dev/null 2>&1 && continue
+    # A directory may stay when it holds other packages' files or another package owns it.
+    if [ -d "$f" ]; then
+        [ -n "$(ls -A "$f" 2>/dev/null)" ] && continue
+        dpkg-query -S "$f" >/dev/null 2>&1 && continue
+    fi
     [ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 done <"$TMP/owned.txt"
 check "every file the package owned is gone${left:+ (left:$left)}" test -z "$left"
