@@ -27,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "servers"))
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 import ciba_provider  # noqa: E402
 
 PAM_SO = Path(os.environ.get("PAM_CIBA_SO", REPO / "pam_ciba" / ".libs" / "pam_ciba.so")).resolve()
@@ -228,6 +229,8 @@ class Case:
             "NO_PROXY": "*", "no_proxy": "*",
             "LD_PRELOAD": "libpam_wrapper.so libnss_wrapper.so",
             "PAM_WRAPPER": "1",
+            # pam_wrapper copies the module's pam_syslog lines to stderr: shown on failure
+            "PAM_WRAPPER_DEBUGLEVEL": "2",
             "PAM_WRAPPER_SERVICE_DIR": str(self.svcdir),
             "NSS_WRAPPER_PASSWD": str(self.env.passwd),
             "NSS_WRAPPER_GROUP": str(self.env.group),
@@ -801,6 +804,11 @@ def main():
         return 1
     env = Env()
     passed = failed = 0
+    failures = set()
+    reasons = [""]
+
+    def failed_now(t):
+        return t.__name__ in failures
     start = time.monotonic()
     try:
         for t in selected:
@@ -811,16 +819,24 @@ def main():
                 t(c)
             except Failure as exc:
                 failed += 1
+                failures.add(t.__name__)
+                reasons.append(str(exc))
                 print("FAIL: %s: %s" % (t.__name__, exc), flush=True)
             except Exception:
                 failed += 1
+                failures.add(t.__name__)
                 print("FAIL: %s: %s" % (t.__name__, traceback.format_exc().strip().replace("\n", " | ")),
                       flush=True)
             else:
                 passed += 1
                 print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
-            if args.v and c.last is not None:
-                print("  " + c.last.describe())
+            if c.last is not None and (args.v or (failed_now(t) and c.last.describe() not in reasons[-1])):
+                print("  pamtester: " + c.last.describe())
+            if failed_now(t):
+                print("  provider saw: %s" % "; ".join(
+                    "%s %s conn %s -> %s %s" % (r["method"], r["path"], r["conn_id"], r["status"],
+                                                r["error"] or "")
+                    for r in env.provider.requests[-12:]))
             if env.provider.errors:
                 print("  provider errors: %r" % env.provider.errors)
     finally:

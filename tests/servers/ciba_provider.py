@@ -843,13 +843,16 @@ def main(argv=None):
     ap.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = ap.parse_args(argv)
 
-    clients = dict(DEFAULT_CLIENTS)
+    # The well-known demo client exists only when no client is given.
+    clients = {}
     if args.client_id or args.client_secret:
         if not (args.client_id and args.client_secret):
             ap.error("--client-id and --client-secret go together")
-        clients = {args.client_id: args.client_secret}
+        clients[args.client_id] = args.client_secret
     if args.clients_json:
         clients.update(_load_clients(args.clients_json))
+    if not clients:
+        clients = dict(DEFAULT_CLIENTS)
 
     def say(line):
         print(line, flush=True)
