@@ -12,17 +12,9 @@
 
 #define GRANT_TYPE_CIBA "urn:openid:params:grant-type:ciba"
 
-/* Client authentication (client_secret_post or _basic) on a form about to be sent. */
 static result add_client_auth(const struct ciba_client *c, struct form *f, char **authorization)
 {
-    *authorization = NULL;
-    if (c->client_auth == CLIENT_AUTH_SECRET_BASIC) {
-        *authorization = form_basic_auth(c->client_id, c->client_secret);
-        return *authorization ? RES_OK : RES_INTERNAL;
-    }
-    form_add(f, "client_id", c->client_id);
-    form_add(f, "client_secret", c->client_secret);
-    return RES_OK;
+    return client_auth_apply(c->creds, c->clock->wall(c->clock->ctx), f, authorization);
 }
 
 static bool is_json(const struct http_response *r)
@@ -237,8 +229,10 @@ result ciba_start(const struct ciba_client *c, const struct ciba_request *req,
     memset(out, 0, sizeof(*out));
     form_init(&f);
     r = add_client_auth(c, &f, &authorization);
-    if (r != RES_OK)
+    if (r != RES_OK) {
+        snprintf(reason, reasonlen, "cannot build client authentication");
         goto out;
+    }
     form_add(&f, "scope", req->scope);
     form_add(&f, "login_hint", req->login_hint);
     form_add(&f, "binding_message", req->binding_message);
@@ -249,6 +243,8 @@ result ciba_start(const struct ciba_client *c, const struct ciba_request *req,
         form_add(&f, "requested_expiry", expiry);
     }
     form_add(&f, "authorization_details", req->authorization_details);
+    form_add(&f, "acr_values", req->acr_values);
+    form_add(&f, "user_code", req->user_code);
     if (!form_body(&f)) {
         r = RES_INTERNAL;
         snprintf(reason, reasonlen, "out of memory");
