@@ -1,6 +1,7 @@
 /* Provider document cache files: <dir>/<kind>-<sha256(url)>.json holding url, times and body. */
 #include "cache.h"
 #include "config.h"
+#include "json_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,12 +54,10 @@ result cache_get(const struct cache *c, const char *kind, const char *url, time_
         return RES_PROTOCOL;
     if (read_protected_file(path, c->owner, false, 2 * CACHE_MAX_DOC + 1024, &text, &len, err, sizeof(err)) != RES_OK)
         return RES_PROTOCOL;
-    o = json_tokener_parse(text);
-    if (!o || !json_object_is_type(o, json_type_object))
-        goto out;
-    u = json_object_object_get_ex(o, "url", &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-    b = json_object_object_get_ex(o, "body", &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-    if (!u || !b || strcmp(u, url) != 0 || strlen(b) > CACHE_MAX_DOC)
+    o = json_parse_object(text, len);
+    u = json_get_str(o, "url");
+    b = json_get_str(o, "body");
+    if (!o || !u || !b || strcmp(u, url) != 0 || strlen(b) > CACHE_MAX_DOC)
         goto out;
     if (!json_object_object_get_ex(o, "fetched", &v) || !json_object_is_type(v, json_type_int))
         goto out;

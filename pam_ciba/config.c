@@ -1,5 +1,6 @@
 /* Loads /etc/security/pam_ciba.conf: safe open, size cap, strict keys, validation. */
 #include "config.h"
+#include "json_util.h"
 #include "template.h"
 #include "wipe.h"
 
@@ -408,19 +409,11 @@ static bool private_key_usable(const char *pem)
 
 static result validate_authorization_details(const char *text, char *why, size_t whylen)
 {
-    struct json_tokener *tok = json_tokener_new();
-    json_object *arr;
+    json_object *arr = json_parse_exact(text, strlen(text));
     result r = RES_CONFIG;
 
-    if (!tok)
-        return RES_INTERNAL;
-    arr = json_tokener_parse_ex(tok, text, (int)strlen(text));
-    if (!arr || json_tokener_get_error(tok) != json_tokener_success) {
+    if (!arr) {
         snprintf(why, whylen, "not valid JSON");
-        goto out;
-    }
-    if (tok->char_offset < (int)strlen(text) && text[tok->char_offset + strspn(text + tok->char_offset, " \t\r\n")]) {
-        snprintf(why, whylen, "trailing data after the JSON array");
         goto out;
     }
     if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0) {
@@ -438,7 +431,6 @@ static result validate_authorization_details(const char *text, char *why, size_t
     r = RES_OK;
 out:
     json_object_put(arr);
-    json_tokener_free(tok);
     return r;
 }
 

@@ -39,22 +39,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
         s->too_large = 1;
         return 0; /* makes curl abort the transfer */
     }
-    if (r->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        char *nb;
-        while (r->len + n + 1 > cap)
-            cap *= 2;
-        if (cap > s->max + 1)
-            cap = s->max + 1;
-        nb = malloc(cap);
-        if (!nb)
-            return 0;
-        if (r->body)
-            memcpy(nb, r->body, r->len);
-        wipe_free(r->body, s->cap);
-        r->body = nb;
-        s->cap = cap;
-    }
+    if (wipe_grow(&r->body, &s->cap, r->len, r->len + n + 1, 4096, s->max + 1) != 0)
+        return 0;
     memcpy(r->body + r->len, data, n);
     r->len += n;
     r->body[r->len] = '\0';

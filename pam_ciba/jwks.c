@@ -1,6 +1,7 @@
 /* Turns a provider's JWKS into OpenSSL keys and checks ID token signatures with them. */
 #include "jwks.h"
 #include "base64url.h"
+#include "json_util.h"
 
 #include <json-c/json.h>
 #include <openssl/core_names.h>
@@ -55,17 +56,9 @@ static const struct alg_info *find_alg(const char *name)
     return NULL;
 }
 
-static const char *member(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 static unsigned char *member_bytes(json_object *o, const char *key, size_t *len)
 {
-    const char *s = member(o, key);
+    const char *s = json_get_str(o, key);
     return s ? base64url_decode(s, strlen(s), len) : NULL;
 }
 
@@ -111,7 +104,7 @@ out:
 
 static EVP_PKEY *ec_key(json_object *o, size_t *coord)
 {
-    const char *crv = member(o, "crv");
+    const char *crv = json_get_str(o, "crv");
     const char *group;
     size_t xlen = 0, ylen = 0;
     unsigned char *x = member_bytes(o, "x", &xlen), *y = member_bytes(o, "y", &ylen);
@@ -154,7 +147,7 @@ out:
 
 static EVP_PKEY *okp_key(json_object *o)
 {
-    const char *crv = member(o, "crv");
+    const char *crv = json_get_str(o, "crv");
     size_t xlen = 0;
     unsigned char *x = member_bytes(o, "x", &xlen);
     EVP_PKEY *pk = NULL;
@@ -167,8 +160,8 @@ static EVP_PKEY *okp_key(json_object *o)
 
 static bool add_key(struct jwks *set, json_object *o)
 {
-    const char *kty = member(o, "kty"), *use = member(o, "use"), *kid = member(o, "kid");
-    const char *alg = member(o, "alg");
+    const char *kty = json_get_str(o, "kty"), *use = json_get_str(o, "use"), *kid = json_get_str(o, "kid");
+    const char *alg = json_get_str(o, "alg");
     struct jwk k = {0};
 
     if (!kty || (use && strcmp(use, "sig") != 0) || set->n >= JWKS_MAX_KEYS)
@@ -199,21 +192,17 @@ static bool add_key(struct jwks *set, json_object *o)
 
 result jwks_parse(const char *json, size_t len, struct jwks **out, char *reason, size_t reasonlen)
 {
-    struct json_tokener *tok = json_tokener_new();
     json_object *doc = NULL, *keys;
     struct jwks *set = calloc(1, sizeof(*set));
     result r = RES_PROTOCOL;
 
     *out = NULL;
-    if (!tok || !set) {
+    if (!set) {
         r = RES_INTERNAL;
         goto out;
     }
-    if (len > 0x7fffffff || strlen(json) != len)
-        goto bad;
-    doc = json_tokener_parse_ex(tok, json, (int)len);
-    if (!doc || json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(doc, json_type_object) ||
-        !json_object_object_get_ex(doc, "keys", &keys) || !json_object_is_type(keys, json_type_array))
+    doc = json_parse_object(json, len);
+    if (!doc || !json_object_object_get_ex(doc, "keys", &keys) || !json_object_is_type(keys, json_type_array))
         goto bad;
     for (size_t i = 0; i < json_object_array_length(keys); i++) {
         json_object *k = json_object_array_get_idx(keys, i);
@@ -233,7 +222,6 @@ bad:
     snprintf(reason, reasonlen, "JWKS is not a JSON object with a \"keys\" array");
 out:
     json_object_put(doc);
-    json_tokener_free(tok);
     jwks_free(set);
     return r;
 }

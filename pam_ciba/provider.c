@@ -1,5 +1,6 @@
 /* Discovery and JWKS retrieval with caching, and the signature verifier built on them. */
 #include "provider.h"
+#include "json_util.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -29,14 +30,6 @@ void provider_free(struct provider *p)
     memset(p, 0, sizeof(*p));
 }
 
-static const char *get_str(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 static bool https_url(const char *u)
 {
     return u && strncmp(u, "https://", 8) == 0 && u[8] && !strpbrk(u, " \t\r\n");
@@ -45,29 +38,24 @@ static bool https_url(const char *u)
 result provider_parse_discovery(const char *json, size_t len, const char *issuer, char **bc, char **token,
                                 char **jwks_uri, char *reason, size_t reasonlen)
 {
-    struct json_tokener *tok = json_tokener_new();
-    json_object *o = NULL, *modes;
+    json_object *o = json_parse_object(json, len), *modes;
     const char *iss, *b, *t, *j;
     bool poll = false;
     result r = RES_PROTOCOL;
 
     *bc = *token = *jwks_uri = NULL;
-    if (!tok)
-        return RES_INTERNAL;
-    if (len <= 0x7fffffff && strlen(json) == len)
-        o = json_tokener_parse_ex(tok, json, (int)len);
-    if (!o || json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(o, json_type_object)) {
+    if (!o) {
         snprintf(reason, reasonlen, "discovery: not a JSON object");
         goto out;
     }
-    iss = get_str(o, "issuer");
+    iss = json_get_str(o, "issuer");
     if (!iss || strcmp(iss, issuer) != 0) {
         snprintf(reason, reasonlen, "discovery: issuer does not equal the configured issuer exactly");
         goto out;
     }
-    b = get_str(o, "backchannel_authentication_endpoint");
-    t = get_str(o, "token_endpoint");
-    j = get_str(o, "jwks_uri");
+    b = json_get_str(o, "backchannel_authentication_endpoint");
+    t = json_get_str(o, "token_endpoint");
+    j = json_get_str(o, "jwks_uri");
     if (!https_url(b) || !https_url(t) || !https_url(j)) {
         snprintf(reason, reasonlen, "discovery: backchannel_authentication_endpoint, token_endpoint and "
                                     "jwks_uri must be https URLs (is CIBA enabled for this provider?)");
@@ -99,7 +87,6 @@ result provider_parse_discovery(const char *json, size_t len, const char *issuer
     r = RES_OK;
 out:
     json_object_put(o);
-    json_tokener_free(tok);
     return r;
 }
 
