@@ -49,17 +49,17 @@ static result check_audience(json_object *payload, const char *client_id, char *
         return RES_INVALID_TOKEN;
     }
     if (json_object_is_type(aud, json_type_string)) {
-        found = strcmp(json_object_get_string(aud), client_id) == 0;
+        found = json_str(aud) && strcmp(json_str(aud), client_id) == 0;
         count = 1;
     } else if (json_object_is_type(aud, json_type_array)) {
         count = json_object_array_length(aud);
         for (size_t i = 0; i < count; i++) {
-            json_object *a = json_object_array_get_idx(aud, i);
-            if (!json_object_is_type(a, json_type_string)) {
+            const char *a = json_str(json_object_array_get_idx(aud, i));
+            if (!a) {
                 snprintf(reason, len, "id_token: aud holds a non-string");
                 return RES_INVALID_TOKEN;
             }
-            if (strcmp(json_object_get_string(a), client_id) == 0)
+            if (strcmp(a, client_id) == 0)
                 found = true;
         }
     }
@@ -67,7 +67,9 @@ static result check_audience(json_object *payload, const char *client_id, char *
         snprintf(reason, len, "id_token: aud does not contain our client_id");
         return RES_INVALID_TOKEN;
     }
-    if ((count > 1 && !azp) || (azp && strcmp(azp, client_id) != 0)) {
+    /* A present azp must be a clean string equal to our client_id. */
+    if ((count > 1 && !azp) || (azp && strcmp(azp, client_id) != 0) ||
+        (!azp && json_object_object_get_ex(payload, "azp", NULL))) {
         snprintf(reason, len, "id_token: azp missing or not our client_id");
         return RES_INVALID_TOKEN;
     }

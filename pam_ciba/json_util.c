@@ -36,17 +36,25 @@ json_object *json_parse_object(const char *buf, size_t len)
     return o;
 }
 
+const char *json_str(json_object *v)
+{
+    const char *s;
+    if (!v || !json_object_is_type(v, json_type_string) || !(s = json_object_get_string(v)))
+        return NULL;
+    return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
+}
+
 const char *json_get_str(json_object *o, const char *key)
 {
     json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+    if (!o || !json_object_object_get_ex(o, key, &v))
         return NULL;
-    return json_object_get_string(v);
+    return json_str(v);
 }
 
 void json_wipe_member(json_object *o, const char *key)
 {
-    const char *v = json_get_str(o, key);
-    if (v)
-        explicit_bzero((char *)v, strlen(v));
+    json_object *v;
+    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+        explicit_bzero((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }

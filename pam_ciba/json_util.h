@@ -11,7 +11,11 @@ json_object *json_parse_exact(const char *buf, size_t len);
 /* json_parse_exact, and the value must be an object. */
 json_object *json_parse_object(const char *buf, size_t len);
 
-/* o[key] if it is a string, else NULL. */
+/* v as C text if it is a string without "\u0000" (which would cut every comparison
+ * short: "alice\u0000x" must not equal "alice"), else NULL. */
+const char *json_str(json_object *v);
+
+/* json_str(o[key]). */
 const char *json_get_str(json_object *o, const char *key);
 
 /* Zero the bytes of o[key] if it is a string: json-c's copy of a secret. */

@@ -65,7 +65,7 @@ result provider_parse_discovery(const char *json, size_t len, const char *issuer
         json_object_is_type(modes, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(modes); i++) {
             json_object *m = json_object_array_get_idx(modes, i);
-            if (json_object_is_type(m, json_type_string) && strcmp(json_object_get_string(m), "poll") == 0)
+            if (json_str(m) && strcmp(json_str(m), "poll") == 0)
                 poll = true;
         }
     }
