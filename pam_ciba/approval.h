@@ -7,6 +7,7 @@
 #include "logger.h"
 #include "result.h"
 #include "template.h"
+#include <sys/types.h>
 
 /* Who is logging in, and where from. Strings may be NULL. */
 struct approval_user {
@@ -23,6 +24,8 @@ enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
 struct approval_ui {
     int (*info)(void *ctx, const char *msg);
     int (*prompt_enter)(void *ctx, const char *msg); /* show msg, wait for Enter */
+    /* Ask for a hidden answer (the user_code); *answer is malloc'd, wipe it. */
+    int (*prompt_secret)(void *ctx, const char *msg, char **answer);
     void *ctx;
 };
 
@@ -30,6 +33,7 @@ struct approval_env {
     const struct transport *transport; /* NULL: real HTTPS from the config */
     const struct clock *clock;         /* NULL: clock_real */
     const struct logger *log;          /* may be NULL */
+    uid_t cache_owner;                 /* owner of cache_dir and its files: root (0) in the module */
 };
 
 /* What happened, for the decision log line. */
