@@ -53,6 +53,18 @@ if dpkg-query -W -f='${Status}' libpam-ciba 2>/dev/null | grep -q installed; the
     bad "libpam-ciba is already installed on this machine: refusing to touch it"
     finish
 fi
+if [ -e /var/cache/pam_ciba ]; then
+    bad "/var/cache/pam_ciba exists before the package is installed: refusing to let the purge remove it"
+    finish
+fi
+
+# --- documentation: every config key the code accepts is in pam_ciba.conf(5) -------
+undocumented=""
+for k in $(sort -u <(sed -n 's/^ *[A-Z_]*("\([a-z_0-9]*\)",.*/\1/p' "$ROOT/pam_ciba/config.c")); do
+    grep -qE "^(\*[a-z_0-9]+\*, )*\*$k\*" "$ROOT/man/pam_ciba.conf.5.scd" || undocumented="$undocumented $k"
+done
+check "every key in config.c's key table is documented in pam_ciba.conf(5)${undocumented:+ (missing:$undocumented)}" \
+    test -z "$undocumented"
 
 # --- build system: configure, DESTDIR install, distcheck ---------------------------
 echo "# configure, install into a DESTDIR, make distcheck"
@@ -201,8 +213,10 @@ kill "$PROVIDER_PID" 2>/dev/null
 wait "$PROVIDER_PID" 2>/dev/null
 PROVIDER_PID=""
 
-# Runtime state the module may create (discovery/JWKS cache) must go with the purge.
-mkdir -p /var/cache/pam_ciba && touch /var/cache/pam_ciba/probe
+# The test config keeps the default cache_dir: the installed module creates it, and the
+# purge must remove it.
+check "the installed module cached discovery in /var/cache/pam_ciba" \
+    test -n "$(ls -A /var/cache/pam_ciba 2>/dev/null)"
 if dpkg_locked --purge libpam-ciba >"$TMP/purge.log" 2>&1; then ok "dpkg --purge"; else cat "$TMP/purge.log"; bad "dpkg --purge"; fi
 INSTALLED_BY_US=0
 check "package no longer known to dpkg" test -z "$(dpkg-query -W -f='${Status}' libpam-ciba 2>/dev/null | grep -v not-installed)"
