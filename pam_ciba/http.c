@@ -114,8 +114,10 @@ struct http_client *http_client_new(const struct http_options *opts)
      * unless proxy_from_env says otherwise. The proxy itself is chosen per request. */
     if (!c->opts.proxy_from_env)
         curl_easy_setopt(h, CURLOPT_PROXY, "");
-    if (c->opts.no_proxy)
-        curl_easy_setopt(h, CURLOPT_NOPROXY, c->opts.no_proxy);
+    /* libcurl reads no_proxy from the environment even for an explicit proxy unless
+     * CURLOPT_NOPROXY is set; "" means "no exceptions". */
+    if (c->opts.no_proxy || !c->opts.proxy_from_env)
+        curl_easy_setopt(h, CURLOPT_NOPROXY, c->opts.no_proxy ? c->opts.no_proxy : "");
     if (c->opts.ca_path) {
         curl_easy_setopt(h, CURLOPT_CAPATH, c->opts.ca_path);
         curl_easy_setopt(h, CURLOPT_PROXY_CAPATH, c->opts.ca_path);
