@@ -1,5 +1,6 @@
 /* Expands templates inside authorization_details on the parsed JSON tree (json-c). */
 #include "authz_details.h"
+#include "json_util.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -16,9 +17,14 @@ static result walk(json_object *o, const struct template_vars *v, char *why, siz
     switch (json_object_get_type(o)) {
     case json_type_string: {
         char *expanded = NULL;
+        const char *s = json_str(o);
+        if (!s) {
+            snprintf(why, whylen, "a string value holds \\u0000");
+            return RES_CONFIG;
+        }
         if (!v)
-            return template_check(json_object_get_string(o), why, whylen);
-        r = template_expand(json_object_get_string(o), v, FIELD_CAP, &expanded);
+            return template_check(s, why, whylen);
+        r = template_expand(s, v, FIELD_CAP, &expanded);
         if (r == RES_OK && json_object_set_string(o, expanded) != 1)
             r = RES_INTERNAL;
         free(expanded);
@@ -43,7 +49,7 @@ static result walk(json_object *o, const struct template_vars *v, char *why, siz
 
 static result run(const char *json_text, const struct template_vars *v, char **out, char *why, size_t whylen)
 {
-    json_object *root = json_tokener_parse(json_text);
+    json_object *root = json_parse_exact(json_text, strlen(json_text));
     result r;
 
     if (!root) {

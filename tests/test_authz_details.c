@@ -86,6 +86,9 @@ static void test_check(void **state)
     assert_int_equal(authz_details_check("[{\"type\":\"login\",\"h\":[\"ok\",\"50%\"]}]", why, sizeof(why)),
                      RES_CONFIG);
     assert_int_equal(authz_details_check("[{", why, sizeof(why)), RES_CONFIG);
+    assert_int_equal(authz_details_check("[{\"type\":\"t\"}] x", why, sizeof(why)), RES_CONFIG);
+    assert_int_equal(authz_details_check("[{\"type\":\"t\",\"u\":\"%u\\u0000%s\"}]", why, sizeof(why)),
+                     RES_CONFIG);
 }
 
 static void test_literal_percent(void **state)
