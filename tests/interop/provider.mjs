@@ -230,10 +230,12 @@ function buildProvider(issuer) {
       if (body.error) entry.error = body.error;
       if (body.error_description) entry.error_description = body.error_description;
       if (body.interval !== undefined) entry.interval = body.interval;
-      const params = ctx.oidc?.params;
-      if (params?.grant_type) entry.grant_type = params.grant_type;
-      if (params?.client_assertion) {
-        const [h, c] = String(params.client_assertion).split('.');
+      // The parsed form body: ctx.oidc.params drops what a route does not list.
+      const form = ctx.oidc?.body ?? {};
+      if (form.grant_type) entry.grant_type = form.grant_type;
+      if (form.client_assertion_type) entry.client_assertion_type = form.client_assertion_type;
+      if (form.client_assertion) {
+        const [h, c] = String(form.client_assertion).split('.');
         entry.client_assertion = { header: b64json(h), claims: b64json(c) };
       }
       if (typeof body.id_token === 'string') {

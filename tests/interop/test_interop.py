@@ -209,6 +209,9 @@ class Env:
         self.provider = NodeProvider(self.tmp, self.ca, list(self.clients.values()))
         self.counter = 0
         self.false_accepts = 0
+        self.primed_at = None  # key rotation: when the shared cache was filled
+        self.rotation_cache = self.rotation_cache_copy = None
+        self.rotation_refreshed = False
 
     def client_settings(self, name):
         """The module's config keys that select client `name`."""
@@ -461,6 +464,8 @@ def assertion_checks(c, log, name):
     for r in c.requests(BC, log) + c.requests(TOKEN, log):
         a = r.get("client_assertion")
         check(a, "%s without a client assertion" % r["path"])
+        check(r.get("client_assertion_type") == ASSERTION_TYPE, "client_assertion_type %r"
+              % r.get("client_assertion_type"))
         h, cl = a["header"], a["claims"]
         check(h.get("kid") == meta["key_id"], "assertion kid %r" % h.get("kid"))
         check(h.get("alg") in ("RS256", "PS256", "ES256"), "assertion alg %r" % h.get("alg"))
@@ -522,28 +527,68 @@ def tls_client_auth_untrusted_issuer(c):
 
 # ---------------------------------------------------------------- ID token signatures
 
-@test
-def key_rotation_refetches_jwks_once(c):
-    approve(c)
-    old = {k["kid"] for k in c.p.keys()["keys"]}
-    new = {k["kid"] for k in c.p.rotate(keep_old=False)["keys"]}
-    c.p.reset()
+# ---------------------------------------------------------------- key rotation
+# The module refetches the JWKS on an unknown kid at most once a minute, so the caches the
+# rotation tests use are filled by the first test and used by the last ones, a minute or
+# more later: the suite does not sleep for it (a test run alone waits).
+
+JWKS_REFETCH_LIMIT = 60
+
+
+def key_rotation_prime_caches(c):
     o, log, _ = approve(c)
+    check(len(c.requests(JWKS, log)) == 1, "JWKS not fetched")
+    c.env.rotation_cache = c.cache
+    c.env.rotation_cache_copy = c.dir / "cache-copy"
+    shutil.copytree(c.cache, c.env.rotation_cache_copy, symlinks=True)
+    c.env.primed_at = time.monotonic()
+
+
+def rotation_cache(c, copy=False):
+    if c.env.primed_at is None:
+        key_rotation_prime_caches(c)
+        c.p.reset()
+    wait = c.env.primed_at + JWKS_REFETCH_LIMIT + 2 - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    return str(c.env.rotation_cache_copy if copy else c.env.rotation_cache)
+
+
+def rotated_login(c, cache, keep_old):
+    old = {k["kid"] for k in c.p.keys()["keys"]}
+    new = {k["kid"] for k in c.p.rotate(keep_old=keep_old)["keys"]} - old
+    c.p.reset()
+    o, log, _ = approve(c, cache_dir=cache)
     kid = c.issued(log)[-1]["id_token"]["kid"]
-    check(kid in new and kid not in old, "the ID token was not signed by the new key (%s)" % kid)
+    check(kid in new, "the ID token was not signed by a new key (%s)" % kid)
     check(len(c.requests(JWKS, log)) == 1, "JWKS fetched %d times after the rotation"
           % len(c.requests(JWKS, log)))
     check(not c.requests(DISCOVERY, log), "discovery refetched: the rotation needs only the JWKS")
 
 
-@test
+def key_rotation_refetches_jwks_once(c):
+    # Old keys withdrawn at once: the cached JWKS knows none of the provider's keys.
+    rotated_login(c, rotation_cache(c), keep_old=False)
+
+
 def key_rotation_keep_old_keys(c):
-    approve(c)
-    c.p.rotate(keep_old=True)
+    # The usual rollover: the new key signs, the old one stays published for a while.
+    rotated_login(c, rotation_cache(c, copy=True), keep_old=True)
+
+
+def key_rotation_refetch_rate_limited(c):
+    # The JWKS in this cache was fetched seconds ago (by key_rotation_refetches_jwks_once,
+    # or here): another unknown kid within the minute is refused without a fetch.
+    cache = rotation_cache(c)
+    if not c.env.rotation_refreshed:
+        rotated_login(c, cache, keep_old=False)
+    c.p.rotate(keep_old=False)
     c.p.reset()
-    o, log, _ = approve(c)
-    check(len(c.requests(JWKS, log)) == 1, "JWKS fetched %d times after the rotation"
-          % len(c.requests(JWKS, log)))
+    o = c.login(cache_dir=cache)
+    log = c.log()
+    c.expect(o, "PAM_AUTH_ERR")
+    check(c.issued(log), "the provider never issued the token signed by the unknown key")
+    check(not c.requests(JWKS, log), "JWKS refetched within a minute of the last fetch")
 
 
 def alg_test(client, alg):
@@ -622,6 +667,21 @@ def requested_expiry_passes(c):
     check(seen and seen[0]["expires_in"] == 3, "provider's expiry %r" % seen)
     check(o.elapsed < 3 + DEFAULT_INTERVAL + 3, "took %.1fs for expires_in 3" % o.elapsed)
     c.polls_spaced(log)
+
+
+def _rotation_refreshed(fn):
+    def run_(c):
+        fn(c)
+        c.env.rotation_refreshed = True
+    run_.__name__ = fn.__name__
+    return run_
+
+
+# First and last, so that the caches filled by key_rotation_prime_caches are a minute old.
+TESTS.insert(0, key_rotation_prime_caches)
+test(_rotation_refreshed(key_rotation_refetches_jwks_once))
+test(key_rotation_keep_old_keys)
+test(key_rotation_refetch_rate_limited)
 
 
 # ---------------------------------------------------------------- runner
