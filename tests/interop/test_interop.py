@@ -26,6 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import test_pam as pt  # noqa: E402  (its Outcome, Case, render and preflight are reused)
 
 check = pt.check
@@ -56,14 +57,6 @@ ACCOUNTS = {
     "bob": {"email": "bob@example.com", "user_code": USER_CODE},
     "carol@example.com": {"email": "carol@example.com", "user_code": USER_CODE},
 }
-
-# Set by --core-only: drop the keys of issue 3 and name the endpoints explicitly, so the
-# harness can be exercised against a module without discovery (client_secret_* tests only).
-CORE_ONLY = False
-NEW_KEYS = ("discovery", "cache_dir", "cache_ttl", "clock_skew", "id_token_algs", "jwks_uri",
-            "private_key_file", "key_id", "tls_client_cert", "tls_client_key", "acr_values",
-            "user_code")
-
 
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, timeout=60, **kw)
@@ -249,11 +242,6 @@ class Case(pt.Case):
                 s.pop(k, None)
             else:
                 s[k] = v
-        if CORE_ONLY:
-            for k in NEW_KEYS:
-                s.pop(k, None)
-            s.update(backchannel_authentication_endpoint=self.p.issuer + BC,
-                     token_endpoint=self.p.issuer + TOKEN)
         return {k: v for k, v in s.items() if v is not None}
 
     @staticmethod
@@ -629,6 +617,17 @@ def email_login_hint(c):
 
 
 @test
+def email_hint_other_sub_refused(c):
+    # alice@example.com is account "alice" at the provider, so the ID token's sub is "alice",
+    # not the subject the module expects ("alice@example.com"): never a login.
+    o = c.login(login_hint_format="email", subject="%u@example.com")
+    log = c.log()
+    c.expect(o, "PAM_AUTH_ERR")
+    check(c.issued(log) and c.issued(log)[-1]["id_token"]["sub"] == "alice",
+          "the provider never issued alice's token: %r" % c.requests(TOKEN, log))
+
+
+@test
 def iss_sub_hint_unknown_user(c):
     # processLoginHint finds no account: unknown_user_id, never a login.
     o, log = refused_at_bc(c, subject="%u-not-enrolled")
@@ -658,14 +657,29 @@ def user_code_wrong(c):
 
 
 @test
+def approve_after_pending(c):
+    # The phone answers after the first poll: authorization_pending, then the tokens.
+    c.p.phone("approve", delay=DEFAULT_INTERVAL + 1.5)
+    o, log, _ = approve(c)
+    answers = [t.get("error", t["status"]) for t in c.requests(TOKEN, log)]
+    check(answers == ["authorization_pending", 200], "token answers %r" % answers)
+
+
+@test
 def requested_expiry_passes(c):
+    # Pending at the first poll (5 s), expired at 7 s: the login ends by 7 s plus one interval.
     c.p.phone("none")
-    o = c.login(requested_expiry=3)
+    o = c.login(requested_expiry=7)
     log = c.log()
     c.expect(o, "PAM_AUTH_ERR")
     seen = c.p.backchannel()
-    check(seen and seen[0]["expires_in"] == 3, "provider's expiry %r" % seen)
-    check(o.elapsed < 3 + DEFAULT_INTERVAL + 3, "took %.1fs for expires_in 3" % o.elapsed)
+    check(seen and seen[0]["expires_in"] == 7 and seen[0]["requested_expiry"] == "7",
+          "provider's expiry %r" % seen)
+    answers = [t.get("error", t["status"]) for t in c.requests(TOKEN, log)]
+    check(answers[:1] == ["authorization_pending"] and set(answers[1:]) <= {"expired_token"},
+          "token answers %r" % answers)
+    check(answers.count("expired_token") <= 1, "kept polling after expired_token: %r" % answers)
+    check(o.elapsed < 7 + DEFAULT_INTERVAL + 2, "took %.1fs for expires_in 7" % o.elapsed)
     c.polls_spaced(log)
 
 
@@ -691,15 +705,11 @@ def npm_installed():
 
 
 def main():
-    global CORE_ONLY
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-k", action="append", default=[], help="run tests whose name contains this")
     ap.add_argument("-v", action="store_true", help="print pamtester output of every test")
     ap.add_argument("--list", action="store_true")
-    ap.add_argument("--core-only", action="store_true",
-                    help="configs without discovery or the keys of issue 3 (a module before it)")
     args = ap.parse_args()
-    CORE_ONLY = args.core_only
     selected = [t for t in TESTS if not args.k or any(k in t.__name__ for k in args.k)]
     if args.list:
         for t in selected:
