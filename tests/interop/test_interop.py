@@ -283,7 +283,7 @@ class Case(pt.Case):
         reqs.sort(key=lambda e: e["time"])
         for a, b in zip(reqs, reqs[1:]):
             if b["path"] == TOKEN:
-                check(b["time"] - a["time"] >= DEFAULT_INTERVAL - 0.05,
+                check(b["time"] - a["time"] >= DEFAULT_INTERVAL - 0.1,
                       "polled %.2fs after the previous request; the provider sent no interval, so 5 s"
                       % (b["time"] - a["time"]))
 
@@ -387,8 +387,7 @@ def cache_second_login_sends_only_ciba(c):
 
 @test
 def cache_ttl_expired_refetches(c):
-    approve(c, cache_ttl=1)
-    time.sleep(1.5)
+    approve(c, cache_ttl=1)  # the login itself outlasts the 1 s TTL
     c.p.reset()
     o, log, _ = approve(c, cache_ttl=1)
     check(c.requests(DISCOVERY, log), "no discovery after the cache TTL passed: %r"
