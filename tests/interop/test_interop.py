@@ -618,7 +618,8 @@ def email_login_hint(c):
 @test
 def email_hint_other_sub_refused(c):
     # alice@example.com is account "alice" at the provider, so the ID token's sub is "alice",
-    # not the subject the module expects ("alice@example.com"): never a login.
+    # not the subject the module expects ("alice@example.com"), and node-oidc-provider puts
+    # no email claim in the ID token: never a login.
     o = c.login(login_hint_format="email", subject="%u@example.com")
     log = c.log()
     c.expect(o, "PAM_AUTH_ERR")
