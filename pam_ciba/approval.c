@@ -166,7 +166,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         if (r != RES_OK)
             goto out;
         expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),
-                                         cfg->clock_skew};
+                                         cfg->clock_skew, cfg->login_hint_format == HINT_EMAIL ? subject : NULL};
         r = idtoken_verify(tokens.id_token, &verifier, &expect, rep->reason, sizeof(rep->reason));
         if (r == RES_OK)
             snprintf(rep->reason, sizeof(rep->reason), "id_token verified");
