@@ -1,5 +1,6 @@
 /* PAM entry points: read arguments, gather PAM items, run one approval, log and map the result. */
 #include "approval.h"
+#include "command.h"
 #include "config.h"
 #include "logger.h"
 #include "result.h"
@@ -38,13 +39,15 @@ static int to_pam(result r)
     case RES_CONFIG: return PAM_SERVICE_ERR;
     case RES_CONV: return PAM_CONV_ERR;
     case RES_INTERNAL: return PAM_SYSTEM_ERR;
+    /* The user pressed Ctrl-C: PAM_ABORT makes sudo stop at once instead of starting
+     * another approval as its next "password attempt". */
+    case RES_INTERRUPTED: return PAM_ABORT;
     case RES_DENIED:
     case RES_EXPIRED:
     case RES_TIMEOUT:
     case RES_INVALID_TOKEN:
     case RES_PROTOCOL:
     case RES_REJECTED:
-    case RES_INTERRUPTED:
         return PAM_AUTH_ERR;
     }
     return PAM_AUTH_ERR;
@@ -175,7 +178,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     rhost = item_str(pamh, PAM_RHOST);
     tty = item_str(pamh, PAM_TTY);
     if (r == RES_OK) {
-        struct approval_user u = {user, service, rhost, tty};
+        char command[COMMAND_MAX + 1];
+        struct approval_user u = {user, service, rhost, tty, command_of_self(command, sizeof(command))};
         struct ui_ctx uctx = {pamh, (flags & PAM_SILENT) != 0};
         struct approval_ui ui = {ui_info, ui_prompt_enter, &uctx};
         struct approval_env env = {NULL, NULL, &log};
