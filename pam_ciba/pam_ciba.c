@@ -97,13 +97,13 @@ static int conv_one(pam_handle_t *pamh, int style, const char *text)
 
 struct ui_ctx {
     pam_handle_t *pamh;
-    bool silent;
 };
 
+/* The binding message is what the user must act on, not chatter: it is shown even under
+ * PAM_SILENT, which sudo sets on every pam_authenticate call. */
 static int ui_info(void *ctx, const char *msg)
 {
-    struct ui_ctx *u = ctx;
-    return u->silent ? UI_NONE : conv_one(u->pamh, PAM_TEXT_INFO, msg);
+    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_TEXT_INFO, msg);
 }
 
 static int ui_prompt_enter(void *ctx, const char *msg)
@@ -152,6 +152,7 @@ static double mono_now(void)
 
 PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
+    (void)flags; /* PAM_SILENT does not hide the binding message: see ui_info */
     double started = mono_now();
     struct args args;
     struct config cfg;
@@ -180,7 +181,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     if (r == RES_OK) {
         char command[COMMAND_MAX + 1];
         struct approval_user u = {user, service, rhost, tty, command_of_self(command, sizeof(command))};
-        struct ui_ctx uctx = {pamh, (flags & PAM_SILENT) != 0};
+        struct ui_ctx uctx = {pamh};
         struct approval_ui ui = {ui_info, ui_prompt_enter, &uctx};
         struct approval_env env = {NULL, NULL, &log};
 
