@@ -1,8 +1,12 @@
 /* The approval flow: hint and message, bc-authorize, tell the user, poll, verify. */
 #include "approval.h"
+#include "authz_details.h"
 #include "ciba.h"
+#include "client_auth.h"
+#include "provider.h"
 #include "idtoken.h"
 #include "login_hint.h"
+#include "message.h"
 #include "wipe.h"
 
 #include <stdio.h>
@@ -14,6 +18,7 @@
 /* sshd's PAM service name: its keyboard-interactive conversation only delivers
  * messages together with a prompt. */
 #define SSHD_SERVICE "sshd"
+#define PROMPT_SUFFIX ", then press Enter:"
 
 static void host_names(char *full, size_t fulllen, char *shortname, size_t shortlen)
 {
@@ -31,21 +36,22 @@ bool approval_uses_prompt(int prompt_mode, const char *service)
     return prompt_mode == PROMPT_AUTO && service && strcmp(service, SSHD_SERVICE) == 0;
 }
 
-/* Tell the user what to approve. UI_NONE is fine; a failing conversation is not. */
+/* Tell the user what to approve (text: the expanded message template). UI_NONE is fine;
+ * a failing conversation is not. */
 static result tell_user(const struct config *cfg, const struct approval_ui *ui, const char *service,
-                        const char *binding, const struct logger *log)
+                        const char *text, const struct logger *log)
 {
-    char msg[256];
+    char msg[MESSAGE_MAX + sizeof(PROMPT_SUFFIX)];
     int st;
 
     if (!ui)
         return RES_OK;
     if (approval_uses_prompt(cfg->prompt, service) && ui->prompt_enter) {
         /* Polling starts after the answer and goes on while the request is pending. */
-        snprintf(msg, sizeof(msg), "Approve \"%s\" on your phone, then press Enter:", binding);
+        snprintf(msg, sizeof(msg), "%s" PROMPT_SUFFIX, text);
         st = ui->prompt_enter(ui->ctx, msg);
     } else if (ui->info) {
-        snprintf(msg, sizeof(msg), "Approve the request \"%s\" on your phone", binding);
+        snprintf(msg, sizeof(msg), "%s", text);
         st = ui->info(ui->ctx, msg);
     } else {
         st = UI_NONE;
@@ -73,6 +79,19 @@ static result wait_for_answer(const struct ciba_client *c, struct ciba_pending *
     return r;
 }
 
+static result ask_user_code(const struct approval_ui *ui, char **code)
+{
+    *code = NULL;
+    if (!ui || !ui->prompt_secret || ui->prompt_secret(ui->ctx, "User code: ", code) != UI_OK || !*code)
+        return RES_CONV;
+    if (!**code || strlen(*code) > 256 || strpbrk(*code, "\r\n")) {
+        wipe_free_str(*code);
+        *code = NULL;
+        return RES_CONV;
+    }
+    return RES_OK;
+}
+
 result approval_run(const struct config *cfg, const struct approval_user *u,
                     const struct approval_ui *ui, const struct approval_env *env,
                     struct approval_report *rep)
@@ -86,10 +105,13 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     const struct transport *transport = env->transport;
     struct ciba_pending pending = {0};
     struct ciba_tokens tokens = {0};
-    char *subject = NULL, *hint = NULL;
+    struct provider prov;
+    char *subject = NULL, *hint = NULL, *user_code = NULL, *details = NULL;
+    char text[MESSAGE_MAX];
     result r;
 
     memset(rep, 0, sizeof(*rep));
+    provider_init(&prov, cfg, NULL, clk, env->log, env->cache_owner);
     host_names(host_full, sizeof(host_full), host_short, sizeof(host_short));
     r = binding_code_generate(code);
     if (r != RES_OK) {
@@ -99,7 +121,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     vars = (struct template_vars){u->user, host_short, host_full, u->service, u->rhost, u->tty, code,
                                   u->command};
 
-    r = template_expand(cfg->subject, &vars, 0, &subject);
+    r = template_expand(u->subject ? u->subject : cfg->subject, &vars, 0, &subject);
     if (r == RES_OK && (!*subject || strpbrk(subject, "\r\n"))) {
         snprintf(rep->reason, sizeof(rep->reason), "subject template expands to an unusable subject");
         r = RES_USER_UNKNOWN;
@@ -109,12 +131,16 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         r = login_hint_build(cfg->login_hint_format, cfg->issuer, subject, &hint);
     if (r == RES_OK)
         r = binding_message_build(cfg->binding_message, &vars, rep->binding_message);
+    /* Expanded on the parsed JSON tree: login facts can never change its structure. */
+    if (r == RES_OK && cfg->authorization_details)
+        r = authz_details_expand(cfg->authorization_details, &vars, &details);
     if (r != RES_OK) {
         snprintf(rep->reason, sizeof(rep->reason), "cannot build the request");
         goto out;
     }
     if (!transport) {
-        struct http_options o = {cfg->ca_file, cfg->connect_timeout, cfg->request_timeout, 0};
+        struct http_options o;
+        http_options_from_config(cfg, &o);
         http = http_client_new(&o);
         if (!http) {
             snprintf(rep->reason, sizeof(rep->reason), "cannot initialise libcurl");
@@ -124,18 +150,44 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         real = http_client_transport(http);
         transport = &real;
     }
+    /* Endpoints and keys first (usually from the cache): a provider we cannot verify
+     * should not get a request the user is asked to approve. */
+    prov.transport = transport;
+    r = provider_resolve(&prov, rep->reason, sizeof(rep->reason));
+    if (r == RES_OK)
+        r = provider_load_keys(&prov, rep->reason, sizeof(rep->reason));
+    if (r != RES_OK)
+        goto out;
+    if (cfg->user_code) {
+        r = ask_user_code(ui, &user_code);
+        if (r != RES_OK) {
+            snprintf(rep->reason, sizeof(rep->reason), "no user code entered");
+            goto out;
+        }
+    }
     {
-        struct ciba_client c = {transport, clk, env->log, cfg->bc_endpoint, cfg->token_endpoint,
-                                cfg->client_id, cfg->client_secret, (enum client_auth)cfg->client_auth};
+        struct client_credentials creds = {(enum client_auth)cfg->client_auth, cfg->client_id, cfg->client_secret,
+                                           cfg->private_key_pem, cfg->key_id, cfg->issuer};
+        struct ciba_client c = {transport, clk, env->log, prov.bc_endpoint, prov.token_endpoint, &creds};
         struct ciba_request req = {cfg->scope, hint, rep->binding_message, cfg->audience, cfg->resource,
-                                   cfg->authorization_details, cfg->requested_expiry};
+                                   details, cfg->requested_expiry, cfg->acr_values,
+                                   user_code};
+        struct jws_verifier verifier = provider_verifier(&prov);
         struct idtoken_expect expect;
 
         log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
         r = ciba_start(&c, &req, &pending, rep->reason, sizeof(rep->reason));
         if (r != RES_OK)
             goto out;
-        r = tell_user(cfg, ui, u->service, rep->binding_message, env->log);
+        {
+            /* %e: what is left of the request's lifetime, bounded by max_wait. */
+            double left = deadline - clk->now(clk->ctx);
+            long expires = pending.expires_in > 0 && pending.expires_in < left ? pending.expires_in : (long)left;
+            r = message_build(cfg->message ? cfg->message : MESSAGE_DEFAULT, &vars, rep->binding_message,
+                              expires, text, sizeof(text));
+        }
+        if (r == RES_OK)
+            r = tell_user(cfg, ui, u->service, text, env->log);
         if (r != RES_OK) {
             snprintf(rep->reason, sizeof(rep->reason), "conversation failed while showing the message");
             goto out;
@@ -143,16 +195,20 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         r = wait_for_answer(&c, &pending, deadline, &tokens, env->clock == NULL, rep);
         if (r != RES_OK)
             goto out;
-        expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx), 0};
-        r = idtoken_verify(tokens.id_token, NULL, &expect, rep->reason, sizeof(rep->reason));
+        expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),
+                                         cfg->clock_skew, cfg->login_hint_format == HINT_EMAIL ? subject : NULL};
+        r = idtoken_verify(tokens.id_token, &verifier, &expect, rep->reason, sizeof(rep->reason));
         if (r == RES_OK)
             snprintf(rep->reason, sizeof(rep->reason), "id_token verified");
     }
 out:
     ciba_tokens_clear(&tokens);
     ciba_pending_clear(&pending);
+    provider_free(&prov);
+    wipe_free_str(user_code);
     http_client_free(http);
     free(subject);
     free(hint);
+    free(details);
     return r;
 }

@@ -8,6 +8,7 @@
 #include "logger.h"
 #include "result.h"
 #include "template.h"
+#include <sys/types.h>
 
 /* Who is logging in, and where from. Strings may be NULL. */
 struct approval_user {
@@ -15,6 +16,7 @@ struct approval_user {
     const char *service;
     const char *rhost;
     const char *tty;
+    const char *subject; /* subject template from subject_map_file, or NULL: cfg->subject */
     const char *command; /* %C: what is being authorised (command.h), or NULL */
 };
 
@@ -24,9 +26,11 @@ enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
  * one to show it to" (a non-interactive caller), which is not an error. */
 struct approval_ui {
     int (*info)(void *ctx, const char *msg);
-    int (*prompt_enter)(void *ctx, const char *msg); /* show msg, wait for Enter */
-    /* Used for prompt = "enter", and for "auto" when the service is sshd: OpenSSH holds
-     * info messages back until the next prompt, so there the message must be a prompt. */
+    /* Show msg, wait for Enter. Used for prompt = "enter", and for "auto" when the service
+     * is sshd: OpenSSH holds info messages back until the next prompt. */
+    int (*prompt_enter)(void *ctx, const char *msg);
+    /* Ask for a hidden answer (the user_code); *answer is malloc'd, wipe it. */
+    int (*prompt_secret)(void *ctx, const char *msg, char **answer);
     void *ctx;
 };
 
@@ -34,6 +38,7 @@ struct approval_env {
     const struct transport *transport; /* NULL: real HTTPS from the config */
     const struct clock *clock;         /* NULL: clock_real, and Ctrl-C ends the wait */
     const struct logger *log;          /* may be NULL */
+    uid_t cache_owner;                 /* owner of cache_dir and its files: root (0) in the module */
 };
 
 /* What happened, for the decision log line. */

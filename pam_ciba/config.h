@@ -3,16 +3,26 @@
 #define PAM_CIBA_CONFIG_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "result.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/security/pam_ciba.conf"
 #define CONFIG_MAX_FILE_SIZE (256 * 1024)
 #define SECRET_MAX_FILE_SIZE 4096
+#define KEY_MAX_FILE_SIZE (64 * 1024)
+#define CACHE_DEFAULT_DIR "/var/cache/pam_ciba"
 
-enum client_auth { CLIENT_AUTH_SECRET_POST, CLIENT_AUTH_SECRET_BASIC };
-enum hint_format { HINT_ISS_SUB, HINT_PLAIN };
+enum client_auth {
+    CLIENT_AUTH_SECRET_POST,
+    CLIENT_AUTH_SECRET_BASIC,
+    CLIENT_AUTH_PRIVATE_KEY_JWT,
+    CLIENT_AUTH_TLS_CLIENT_AUTH
+};
+enum hint_format { HINT_ISS_SUB, HINT_PLAIN, HINT_EMAIL };
 enum prompt_mode { PROMPT_AUTO, PROMPT_ENTER, PROMPT_NONE };
+enum unmapped_mode { UNMAPPED_DENY, UNMAPPED_IGNORE };
+enum tls_min { TLS_MIN_1_2, TLS_MIN_1_3 };
 
 struct config {
     char *issuer;
@@ -35,6 +45,40 @@ struct config {
     int connect_timeout;          /* seconds, per HTTP request */
     int request_timeout;          /* seconds, per HTTP request */
     int max_wait;                 /* seconds, whole login */
+    /* Provider discovery, key material and verification (any CIBA provider). */
+    int discovery;                /* bool; -1 until resolved: on unless endpoints are set */
+    char *jwks_uri;
+    char *cache_dir;
+    int cache_ttl;                /* seconds */
+    char **id_token_algs;         /* NULL-terminated list of allowed JWS algs */
+    char *id_token_signed_response_alg; /* "HS256" allows HMAC ID tokens keyed by client_secret */
+    int clock_skew;               /* seconds */
+    char *private_key_file;       /* private_key_jwt */
+    char *key_id;
+    char *private_key_pem;        /* loaded from private_key_file; secret: wiped on free */
+    char *tls_client_cert;        /* tls_client_auth */
+    char *tls_client_key;
+    char *tls_client_key_pem;     /* loaded from tls_client_key; secret: wiped on free */
+    char *acr_values;
+    int user_code;                /* bool: ask the user for a user_code */
+    /* Policy, identity mapping, reuse, terminal text, network (issue 8). */
+    char *subject_map_file;       /* "unixuser subject" lines; NULL = use subject */
+    int unmapped;                 /* enum unmapped_mode */
+    char **groups;                /* NULL-terminated; "name" or "!name" */
+    char **exempt_users;
+    char **exempt_rhosts;         /* CIDRs, validated at load */
+    char **services;
+    int require_tty;              /* bool */
+    int reuse_window;             /* seconds, 0 = off */
+    char *reuse_dir;              /* NULL = REUSE_DEFAULT_DIR */
+    char *message;                /* terminal text template (message.h) */
+    char *http_proxy;
+    char *https_proxy;
+    char *no_proxy;
+    int proxy_from_env;           /* bool: let libcurl read *_proxy from the environment */
+    char *ca_path;
+    int tls_min_version;          /* enum tls_min */
+    char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
 };
 
 /* Load and validate path. Files must be regular, owned by trusted_uid (root for the
@@ -53,5 +97,9 @@ void config_free(struct config *cfg);
  * NUL-terminated malloc'd buffer (wipe it if secret), or RES_CONFIG with the reason. */
 result read_protected_file(const char *path, uid_t trusted_uid, bool secret, size_t max,
                            char **out, size_t *outlen, char *err, size_t errlen);
+
+/* Like read_protected_file but only opens and checks path; fills *st. */
+result stat_protected_file(const char *path, uid_t trusted_uid, bool secret, struct stat *st,
+                           char *err, size_t errlen);
 
 #endif

@@ -2,6 +2,7 @@
 #include "approval.h"
 #include "command.h"
 #include "config.h"
+#include "gate.h"
 #include "logger.h"
 #include "result.h"
 
@@ -18,6 +19,16 @@
 
 #define PUBLIC __attribute__((visibility("default")))
 #define MAX_USER_LEN 256
+
+/* The parsed subject_map_file for as long as this module stays loaded in the process:
+ * a long-lived application then parses the map only when the file changes. A process
+ * that loads the module for one login (sshd's per-connection child, sudo) parses once. */
+static struct subject_map_cache map_cache = SUBJECT_MAP_CACHE_INIT;
+
+__attribute__((destructor)) static void free_map_cache(void)
+{
+    subject_map_cache_clear(&map_cache);
+}
 
 struct args {
     const char *conf;
@@ -42,6 +53,7 @@ static int to_pam(result r)
     /* The user pressed Ctrl-C: PAM_ABORT makes sudo stop at once instead of starting
      * another approval as its next "password attempt". */
     case RES_INTERRUPTED: return PAM_ABORT;
+    case RES_IGNORE: return PAM_IGNORE;
     case RES_DENIED:
     case RES_EXPIRED:
     case RES_TIMEOUT:
@@ -72,7 +84,9 @@ static result parse_args(int argc, const char **argv, struct args *a, char *err,
     return RES_OK;
 }
 
-static int conv_one(pam_handle_t *pamh, int style, const char *text)
+/* One message through the application's conversation. With answer set, the reply is
+ * handed back (malloc'd); otherwise it is wiped and dropped. */
+static int conv_one(pam_handle_t *pamh, int style, const char *text, char **answer)
 {
     const struct pam_conv *conv = NULL;
     struct pam_message m = {style, text};
@@ -83,13 +97,18 @@ static int conv_one(pam_handle_t *pamh, int style, const char *text)
     if (pam_get_item(pamh, PAM_CONV, (const void **)&conv) != PAM_SUCCESS || !conv || !conv->conv)
         return UI_NONE;
     rc = conv->conv(1, &mp, &resp, conv->appdata_ptr);
+    if (resp && answer && rc == PAM_SUCCESS) {
+        *answer = resp->resp;
+        free(resp);
+        return *answer ? UI_OK : UI_FAILED;
+    }
     if (resp) {
         if (resp->resp) {
             explicit_bzero(resp->resp, strlen(resp->resp));
             free(resp->resp);
         }
         free(resp);
-    } else if (rc == PAM_SUCCESS && style == PAM_PROMPT_ECHO_ON) {
+    } else if (rc == PAM_SUCCESS && (style == PAM_PROMPT_ECHO_ON || style == PAM_PROMPT_ECHO_OFF)) {
         return UI_FAILED; /* a prompt with no answer is a broken conversation */
     }
     return rc == PAM_SUCCESS ? UI_OK : UI_FAILED;
@@ -103,12 +122,24 @@ struct ui_ctx {
  * PAM_SILENT, which sudo sets on every pam_authenticate call. */
 static int ui_info(void *ctx, const char *msg)
 {
-    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_TEXT_INFO, msg);
+    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_TEXT_INFO, msg, NULL);
 }
 
 static int ui_prompt_enter(void *ctx, const char *msg)
 {
-    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_ON, msg);
+    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_ON, msg, NULL);
+}
+
+static int ui_prompt_secret(void *ctx, const char *msg, char **answer)
+{
+    *answer = NULL;
+    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_OFF, msg, answer);
+}
+
+static bool have_conv(pam_handle_t *pamh)
+{
+    const struct pam_conv *conv = NULL;
+    return pam_get_item(pamh, PAM_CONV, (const void **)&conv) == PAM_SUCCESS && conv && conv->conv;
 }
 
 static const char *item_str(pam_handle_t *pamh, int item)
@@ -180,19 +211,36 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     tty = item_str(pamh, PAM_TTY);
     if (r == RES_OK) {
         char command[COMMAND_MAX + 1];
-        struct approval_user u = {user, service, rhost, tty, command_of_self(command, sizeof(command))};
+        struct approval_user u = {user, service, rhost, tty, NULL, command_of_self(command, sizeof(command))};
         struct ui_ctx uctx = {pamh};
-        struct approval_ui ui = {ui_info, ui_prompt_enter, &uctx};
-        struct approval_env env = {NULL, NULL, &log};
+        struct approval_ui ui = {ui_info, ui_prompt_enter, ui_prompt_secret, &uctx};
+        struct approval_env env = {NULL, NULL, &log, 0};
+        /* PAM_SILENT does not count: the message is shown anyway (see ui_info). */
+        struct policy_facts facts = {user, service, rhost, tty, NULL, 0, have_conv(pamh)};
+        char **groups = NULL, session[REUSE_SESSION_MAX];
+        struct gate_env gate = {&map_cache, 0, NULL, NULL};
 
         /* Tokens and the client secret live in this process for a while: keep them out
          * of core dumps, and put the flag back so the host is unchanged afterwards. */
         dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
         if (dumpable > 0)
             prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        r = approval_run(&cfg, &u, &ui, &env, &rep);
+        if (cfg.groups && user_groups(user, &groups, &facts.n_groups) != RES_OK) {
+            snprintf(rep.reason, sizeof(rep.reason), "cannot read the user's groups");
+            r = RES_INTERNAL;
+        }
+        facts.groups = (const char *const *)groups;
+        if (cfg.reuse_window > 0 && reuse_session_id(session, sizeof(session)) == RES_OK)
+            gate.session = session;
+        if (r == RES_OK)
+            r = gate_run(&cfg, &facts, &u, &ui, &env, &gate, &rep);
+        user_groups_free(groups, facts.n_groups);
         if (dumpable > 0)
             prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+        /* require_tty: say why on whatever the application can show, if anything. */
+        if (r == RES_CONV && facts.can_converse && strncmp(rep.reason, "require_tty", 11) == 0)
+            conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: this login needs an interactive terminal for the approval",
+                     NULL);
     }
     log_escape(user ? user : "?", safe_user, sizeof(safe_user));
     log_escape(rhost ? rhost : "", safe_rhost, sizeof(safe_rhost));

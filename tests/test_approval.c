@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "approval.h"
+#include "jws_keys.h"
 
 /* The provider accepts the request, then the phone says no: the flow ends without tokens. */
 static const char *const answers[] = {
@@ -56,7 +58,23 @@ static result fake_post(void *ctx, const char *url, const char *body, const char
     resp->len = strlen(resp->body);
     return RES_OK;
 }
-static const struct transport tr = {fake_post, NULL};
+/* The only GET is the JWKS: one fresh RSA key (the flows here end before a token). */
+static char *jwks_json;
+static result fake_get(void *ctx, const char *url, struct http_response *resp, char *err, size_t errlen)
+{
+    (void)ctx, (void)err, (void)errlen;
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after = -1;
+    resp->max_age = -1;
+    assert_string_equal(url, "https://t/jwks");
+    resp->status = 200;
+    snprintf(resp->content_type, sizeof(resp->content_type), "application/json");
+    resp->body = strdup(jwks_json);
+    resp->len = strlen(resp->body);
+    return RES_OK;
+}
+static const struct transport tr = {fake_post, fake_get, NULL};
+static char cache_dir[] = "/tmp/pam_ciba_test_approval.XXXXXX";
 
 static int ui_info(void *ctx, const char *msg)
 {
@@ -83,6 +101,9 @@ static struct config config(int prompt, const char *binding)
     c.issuer = "https://t/";
     c.bc_endpoint = "https://t/bc-authorize";
     c.token_endpoint = "https://t/oauth/token";
+    c.jwks_uri = "https://t/jwks";
+    c.discovery = 0;
+    c.cache_dir = cache_dir;
     c.client_id = "cid";
     c.client_secret = "s3cret";
     c.scope = "openid";
@@ -95,9 +116,9 @@ static struct config config(int prompt, const char *binding)
 static result run(int prompt, const char *service, const char *command, struct approval_report *rep)
 {
     struct config c = config(prompt, "web01 %s %u: %C #%c");
-    struct approval_user u = {"alice", service, NULL, "pts/1", command};
-    struct approval_ui ui = {ui_info, ui_prompt, NULL};
-    struct approval_env env = {&tr, &clk, NULL};
+    struct approval_user u = {"alice", service, NULL, "pts/1", NULL, command};
+    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL};
+    struct approval_env env = {&tr, &clk, NULL, getuid()};
     return approval_run(&c, &u, &ui, &env, rep);
 }
 
@@ -114,8 +135,8 @@ static void test_auto_prompts_for_sshd(void **state)
     (void)state;
     assert_int_equal(run(PROMPT_AUTO, "sshd", NULL, &rep), RES_DENIED);
     assert_string_equal(w.seen, "p");
-    assert_non_null(strstr(w.last_msg, "Approve \"web01 sshd alice:"));
-    assert_non_null(strstr(w.last_msg, "\" on your phone, then press Enter:"));
+    assert_non_null(strstr(w.last_msg, "Approve the request \"web01 sshd alice:"));
+    assert_non_null(strstr(w.last_msg, "\" on your phone (expires in 110 s), then press Enter:"));
     assert_non_null(strstr(w.last_msg, rep.binding_message));
     /* Pending after Enter: polling went on until the phone's answer. */
     assert_int_equal(w.requests, 3);
@@ -181,6 +202,28 @@ static void test_command_in_binding_message(void **state)
     assert_int_equal(rep.binding_message[strlen(rep.binding_message) - 5], '#');
 }
 
+static int group_setup(void **state)
+{
+    EVP_PKEY *pk = tk_generate("RSA");
+    char *jwk = tk_jwk(pk, "k1", "RS256", "sig");
+    (void)state;
+    assert_non_null(mkdtemp(cache_dir));
+    jwks_json = malloc(strlen(jwk) + 16);
+    sprintf(jwks_json, "{\"keys\":[%s]}", jwk);
+    free(jwk);
+    EVP_PKEY_free(pk);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    free(jwks_json);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cache_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,5 +233,5 @@ int main(void)
         cmocka_unit_test_setup(test_failed_prompt_fails_closed, reset),
         cmocka_unit_test_setup(test_command_in_binding_message, reset),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

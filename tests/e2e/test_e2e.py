@@ -304,6 +304,7 @@ class Env:
             "issuer": self.provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
             "ca_file": str(self.tmp / "ca/ca.pem"), "binding_message": "%h login %u #%c",
             "max_wait": MAX_WAIT, "connect_timeout": 3, "request_timeout": 5,
+            "cache_dir": str(self.tmp / "cache"),  # never the system's /var/cache/pam_ciba
         }
         s.update(over)
         text = "".join("%s = %s;\n" % (k, v if isinstance(v, int) else '"%s"' % v) for k, v in s.items())
@@ -426,7 +427,7 @@ class Env:
 
 # ---- the tests ------------------------------------------------------------------
 
-APPROVE_PROMPT = r'Approve "([^"\n]+)" on your phone, then press Enter:'
+APPROVE_PROMPT = r'Approve the request "([^"\n]+)" on your phone \(expires in \d+ s\), then press Enter:'
 APPROVE_INFO = r'Approve the request "([^"\n]+)" on your phone'
 
 
@@ -665,7 +666,9 @@ def t_check_tool_valid(env):
     check(r.returncode == 0, "exit %d: %s %s" % (r.returncode, out, r.stderr.decode()))
     for want in ("config:              %s: OK" % conf,
                  "bc-authorize:        %sbc-authorize" % env.provider.issuer,
-                 "token endpoint:      %soauth/token" % env.provider.issuer,
+                 "token endpoint:      %soauth/token  (discovery)" % env.provider.issuer,
+                 "jwks_uri:            %s.well-known/jwks.json" % env.provider.issuer,
+                 "signing keys:        1 usable",
                  'login hint (iss_sub): {"format":"iss_sub","iss":"%s","sub":"%s"}' % (env.provider.issuer, USER),
                  "binding message:     %s sudo %s: apt upgrade #" % (HOST, USER)):
         check(want in out, "missing %r in:\n%s" % (want, out))
