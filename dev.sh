@@ -34,8 +34,15 @@ deps() {
     say "installing: ${missing[*]}"
     # Wait for a dpkg lock held by another apt run instead of failing.
     apt-get -o DPkg::Lock::Timeout=600 update -qq
+    # A daemon installed for the tests (openssh-server) must not start as a system service:
+    # a temporary policy-rc.d (Debian's hook for that) says no, unless one exists already.
+    local policy=/usr/sbin/policy-rc.d made_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-      --no-install-recommends "${missing[@]}" >/dev/null
+      --no-install-recommends "${missing[@]}" >/dev/null || { if [ $made_policy = 1 ]; then rm -f "$policy"; fi; return 1; }
+    if [ $made_policy = 1 ]; then rm -f "$policy"; fi
   fi
 }
 

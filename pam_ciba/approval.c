@@ -15,6 +15,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+/* sshd's PAM service name: its keyboard-interactive conversation only delivers
+ * messages together with a prompt. */
+#define SSHD_SERVICE "sshd"
 #define PROMPT_SUFFIX ", then press Enter:"
 
 static void host_names(char *full, size_t fulllen, char *shortname, size_t shortlen)
@@ -26,17 +29,25 @@ static void host_names(char *full, size_t fulllen, char *shortname, size_t short
     snprintf(shortname, shortlen, "%.*s", (int)strcspn(full, "."), full);
 }
 
+bool approval_uses_prompt(int prompt_mode, const char *service)
+{
+    if (prompt_mode == PROMPT_ENTER)
+        return true;
+    return prompt_mode == PROMPT_AUTO && service && strcmp(service, SSHD_SERVICE) == 0;
+}
+
 /* Tell the user what to approve (text: the expanded message template). UI_NONE is fine;
  * a failing conversation is not. */
-static result tell_user(const struct config *cfg, const struct approval_ui *ui, const char *text,
-                        const struct logger *log)
+static result tell_user(const struct config *cfg, const struct approval_ui *ui, const char *service,
+                        const char *text, const struct logger *log)
 {
     char msg[MESSAGE_MAX + sizeof(PROMPT_SUFFIX)];
     int st;
 
     if (!ui)
         return RES_OK;
-    if (cfg->prompt == PROMPT_ENTER && ui->prompt_enter) {
+    if (approval_uses_prompt(cfg->prompt, service) && ui->prompt_enter) {
+        /* Polling starts after the answer and goes on while the request is pending. */
         snprintf(msg, sizeof(msg), "%s" PROMPT_SUFFIX, text);
         st = ui->prompt_enter(ui->ctx, msg);
     } else if (ui->info) {
@@ -48,6 +59,24 @@ static result tell_user(const struct config *cfg, const struct approval_ui *ui, 
     if (st == UI_NONE)
         log_msg(log, LOG_DEBUG, "no conversation: the binding message was not shown");
     return st == UI_FAILED ? RES_CONV : RES_OK;
+}
+
+/* Poll; with the real clock, the user's Ctrl-C ends the wait (and the request with it). */
+static result wait_for_answer(const struct ciba_client *c, struct ciba_pending *pending, double deadline,
+                              struct ciba_tokens *tokens, bool interruptible, struct approval_report *rep)
+{
+    struct interrupt_window w = {0};
+    result r;
+
+    if (interruptible)
+        interrupt_window_open(&w);
+    r = ciba_poll(c, pending, deadline, tokens, rep->reason, sizeof(rep->reason));
+    /* Ctrl-C wins even over an answer that arrived in the same instant: the user said stop. */
+    if (interruptible && interrupt_window_close(&w)) {
+        r = RES_INTERRUPTED;
+        snprintf(rep->reason, sizeof(rep->reason), "interrupted by the user (SIGINT) while waiting");
+    }
+    return r;
 }
 
 static result ask_user_code(const struct approval_ui *ui, char **code)
@@ -89,7 +118,8 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         snprintf(rep->reason, sizeof(rep->reason), "random code generation failed");
         return r;
     }
-    vars = (struct template_vars){u->user, host_short, host_full, u->service, u->rhost, u->tty, code};
+    vars = (struct template_vars){u->user, host_short, host_full, u->service, u->rhost, u->tty, code,
+                                  u->command};
 
     r = template_expand(u->subject ? u->subject : cfg->subject, &vars, 0, &subject);
     if (r == RES_OK && (!*subject || strpbrk(subject, "\r\n"))) {
@@ -157,12 +187,12 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
                               expires, text, sizeof(text));
         }
         if (r == RES_OK)
-            r = tell_user(cfg, ui, text, env->log);
+            r = tell_user(cfg, ui, u->service, text, env->log);
         if (r != RES_OK) {
             snprintf(rep->reason, sizeof(rep->reason), "conversation failed while showing the message");
             goto out;
         }
-        r = ciba_poll(&c, &pending, deadline, &tokens, rep->reason, sizeof(rep->reason));
+        r = wait_for_answer(&c, &pending, deadline, &tokens, env->clock == NULL, rep);
         if (r != RES_OK)
             goto out;
         expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),

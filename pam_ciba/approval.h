@@ -1,6 +1,7 @@
 /* One out-of-band approval, start to verdict, without PAM: shared by the module and tools. */
 #ifndef PAM_CIBA_APPROVAL_H
 #define PAM_CIBA_APPROVAL_H
+#include <stdbool.h>
 #include "clock.h"
 #include "config.h"
 #include "http.h"
@@ -16,6 +17,7 @@ struct approval_user {
     const char *rhost;
     const char *tty;
     const char *subject; /* subject template from subject_map_file, or NULL: cfg->subject */
+    const char *command; /* %C: what is being authorised (command.h), or NULL */
 };
 
 enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
@@ -24,7 +26,9 @@ enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
  * one to show it to" (a non-interactive caller), which is not an error. */
 struct approval_ui {
     int (*info)(void *ctx, const char *msg);
-    int (*prompt_enter)(void *ctx, const char *msg); /* show msg, wait for Enter */
+    /* Show msg, wait for Enter. Used for prompt = "enter", and for "auto" when the service
+     * is sshd: OpenSSH holds info messages back until the next prompt. */
+    int (*prompt_enter)(void *ctx, const char *msg);
     /* Ask for a hidden answer (the user_code); *answer is malloc'd, wipe it. */
     int (*prompt_secret)(void *ctx, const char *msg, char **answer);
     void *ctx;
@@ -32,7 +36,7 @@ struct approval_ui {
 
 struct approval_env {
     const struct transport *transport; /* NULL: real HTTPS from the config */
-    const struct clock *clock;         /* NULL: clock_real */
+    const struct clock *clock;         /* NULL: clock_real, and Ctrl-C ends the wait */
     const struct logger *log;          /* may be NULL */
     uid_t cache_owner;                 /* owner of cache_dir and its files: root (0) in the module */
 };
@@ -42,6 +46,9 @@ struct approval_report {
     char reason[320];
     char binding_message[BINDING_MESSAGE_MAX + 1];
 };
+
+/* Whether the binding message goes into a prompt (true) or an info message (false). */
+bool approval_uses_prompt(int prompt_mode, const char *service);
 
 result approval_run(const struct config *cfg, const struct approval_user *u,
                     const struct approval_ui *ui, const struct approval_env *env,

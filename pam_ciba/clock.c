@@ -1,7 +1,54 @@
-/* The real clock: monotonic time and sleeps that resume after unrelated signals. */
+/* The real clock: monotonic time, and sleeps that Ctrl-C can cut short inside a window. */
 #include "clock.h"
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+
+/* Signal handlers cannot take a context: the window's state is per process by nature. */
+static volatile sig_atomic_t got_sigint;
+static volatile sig_atomic_t window_open;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    got_sigint = 1;
+}
+
+void interrupt_window_open(struct interrupt_window *w)
+{
+    struct sigaction sa;
+
+    memset(w, 0, sizeof(*w));
+    got_sigint = 0;
+    if (sigaction(SIGINT, NULL, &w->previous) != 0 || w->previous.sa_handler == SIG_IGN)
+        return; /* an ignored Ctrl-C (nohup, background job) must stay ignored */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    /* SA_RESTART keeps other code (libcurl, the conversation) undisturbed; our own
+     * sleep uses ppoll, which a handled signal always interrupts. */
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &sa, NULL) != 0)
+        return;
+    w->active = true;
+    window_open = 1;
+}
+
+bool interrupt_window_close(struct interrupt_window *w)
+{
+    bool got = false;
+
+    if (w->active) {
+        sigaction(SIGINT, &w->previous, NULL);
+        got = got_sigint != 0;
+        w->active = false;
+    }
+    window_open = 0;
+    got_sigint = 0;
+    return got;
+}
 
 static double real_now(void *ctx)
 {
@@ -17,14 +64,56 @@ static time_t real_wall(void *ctx)
     return time(NULL);
 }
 
+static struct timespec to_timespec(double seconds)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - floor(seconds)) * 1e9);
+    if (ts.tv_nsec > 999999999L)
+        ts.tv_nsec = 999999999L;
+    return ts;
+}
+
+/* Sleep with SIGINT blocked except inside ppoll, so a Ctrl-C that lands between the
+ * check and the wait is not lost (the classic race a plain nanosleep has). */
+static int interruptible_sleep(double seconds)
+{
+    sigset_t block, saved, during;
+    double end = real_now(NULL) + seconds;
+    int rc = 0;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &block, &saved) != 0)
+        return -1;
+    during = saved;
+    sigdelset(&during, SIGINT);
+    for (;;) {
+        double left = end - real_now(NULL);
+        struct timespec ts;
+        if (got_sigint) {
+            rc = -1;
+            break;
+        }
+        if (left <= 0)
+            break;
+        ts = to_timespec(left);
+        if (ppoll(NULL, 0, &ts, &during) < 0 && errno != EINTR)
+            break;
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    return rc;
+}
+
 static int real_sleep(void *ctx, double seconds)
 {
     struct timespec req;
     (void)ctx;
+    if (window_open)
+        return interruptible_sleep(seconds > 0 ? seconds : 0);
     if (seconds <= 0)
         return 0;
-    req.tv_sec = (time_t)seconds;
-    req.tv_nsec = (long)((seconds - floor(seconds)) * 1e9);
+    req = to_timespec(seconds);
     while (nanosleep(&req, &req) != 0 && errno == EINTR)
         ;
     return 0;

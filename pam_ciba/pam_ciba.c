@@ -1,5 +1,6 @@
 /* PAM entry points: read arguments, gather PAM items, run one approval, log and map the result. */
 #include "approval.h"
+#include "command.h"
 #include "config.h"
 #include "gate.h"
 #include "logger.h"
@@ -49,6 +50,9 @@ static int to_pam(result r)
     case RES_CONFIG: return PAM_SERVICE_ERR;
     case RES_CONV: return PAM_CONV_ERR;
     case RES_INTERNAL: return PAM_SYSTEM_ERR;
+    /* The user pressed Ctrl-C: PAM_ABORT makes sudo stop at once instead of starting
+     * another approval as its next "password attempt". */
+    case RES_INTERRUPTED: return PAM_ABORT;
     case RES_IGNORE: return PAM_IGNORE;
     case RES_DENIED:
     case RES_EXPIRED:
@@ -56,7 +60,6 @@ static int to_pam(result r)
     case RES_INVALID_TOKEN:
     case RES_PROTOCOL:
     case RES_REJECTED:
-    case RES_INTERRUPTED:
         return PAM_AUTH_ERR;
     }
     return PAM_AUTH_ERR;
@@ -113,13 +116,13 @@ static int conv_one(pam_handle_t *pamh, int style, const char *text, char **answ
 
 struct ui_ctx {
     pam_handle_t *pamh;
-    bool silent;
 };
 
+/* The binding message is what the user must act on, not chatter: it is shown even under
+ * PAM_SILENT, which sudo sets on every pam_authenticate call. */
 static int ui_info(void *ctx, const char *msg)
 {
-    struct ui_ctx *u = ctx;
-    return u->silent ? UI_NONE : conv_one(u->pamh, PAM_TEXT_INFO, msg, NULL);
+    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_TEXT_INFO, msg, NULL);
 }
 
 static int ui_prompt_enter(void *ctx, const char *msg)
@@ -180,6 +183,7 @@ static double mono_now(void)
 
 PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
+    (void)flags; /* PAM_SILENT does not hide the binding message: see ui_info */
     double started = mono_now();
     struct args args;
     struct config cfg;
@@ -206,12 +210,13 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     rhost = item_str(pamh, PAM_RHOST);
     tty = item_str(pamh, PAM_TTY);
     if (r == RES_OK) {
-        struct approval_user u = {user, service, rhost, tty, NULL};
-        struct ui_ctx uctx = {pamh, (flags & PAM_SILENT) != 0};
+        char command[COMMAND_MAX + 1];
+        struct approval_user u = {user, service, rhost, tty, NULL, command_of_self(command, sizeof(command))};
+        struct ui_ctx uctx = {pamh};
         struct approval_ui ui = {ui_info, ui_prompt_enter, ui_prompt_secret, &uctx};
         struct approval_env env = {NULL, NULL, &log, 0};
-        struct policy_facts facts = {user, service, rhost, tty, NULL, 0,
-                                     have_conv(pamh) && !(flags & PAM_SILENT)};
+        /* PAM_SILENT does not count: the message is shown anyway (see ui_info). */
+        struct policy_facts facts = {user, service, rhost, tty, NULL, 0, have_conv(pamh)};
         char **groups = NULL, session[REUSE_SESSION_MAX];
         struct gate_env gate = {&map_cache, 0, NULL, NULL};
 

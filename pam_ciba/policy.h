@@ -14,7 +14,7 @@ struct policy_facts {
     const char *tty;                 /* PAM_TTY */
     const char *const *groups;       /* names of the primary and supplementary groups */
     size_t n_groups;
-    bool can_converse;               /* a conversation function exists and PAM_SILENT is off */
+    bool can_converse;               /* a conversation function exists (PAM_SILENT aside) */
 };
 
 /* RES_OK: an approval is required. RES_IGNORE: the policy does not apply to this login

@@ -18,6 +18,7 @@ static const char *var_for(char c, const struct template_vars *v, bool *known)
     case 'r': return v ? v->rhost : NULL;
     case 't': return v ? v->tty : NULL;
     case 'c': return v ? v->code : NULL;
+    case 'C': return v ? v->command : NULL;
     default: *known = false; return NULL;
     }
 }
@@ -37,7 +38,7 @@ result template_check(const char *tmpl, char *why, size_t whylen)
         }
         var_for(*p, NULL, &known);
         if (!known) {
-            snprintf(why, whylen, "unknown escape %%%c (known: %%u %%h %%H %%s %%r %%t %%c %%%%)", *p);
+            snprintf(why, whylen, "unknown escape %%%c (known: %%u %%h %%H %%s %%r %%t %%c %%C %%%%)", *p);
             return RES_CONFIG;
         }
     }

@@ -1,4 +1,4 @@
-/* Template expansion (%u %h %H %s %r %t %c %%) and binding-message sanitising. */
+/* Template expansion (%u %h %H %s %r %t %c %C %%) and binding-message sanitising. */
 #ifndef PAM_CIBA_TEMPLATE_H
 #define PAM_CIBA_TEMPLATE_H
 #include <stddef.h>
@@ -16,6 +16,7 @@ struct template_vars {
     const char *rhost;      /* %r */
     const char *tty;        /* %t */
     const char *code;       /* %c */
+    const char *command;    /* %C: the command being authorised (see command.h) */
 };
 
 /* RES_OK if every escape in tmpl is known; otherwise RES_CONFIG with why. */

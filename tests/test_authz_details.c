@@ -12,7 +12,7 @@
 #include "authz_details.h"
 
 static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sudo", "10.0.0.5", "/dev/pts/3",
-                                          "K7QF"};
+                                          "K7QF", "/usr/bin/apt \"upgrade\" -y"};
 
 static void test_expands_values(void **state)
 {
@@ -23,6 +23,16 @@ static void test_expands_values(void **state)
                                           &vars, &out), RES_OK);
     assert_string_equal(out, "[{\"type\":\"login\",\"host\":\"web01.example.com\",\"who\":\"alice on /dev/pts/3\","
                              "\"n\":5,\"deep\":{\"list\":[\"sudo\",\"10.0.0.5\",true,null]}}]");
+    free(out);
+}
+
+/* %C carries the whole command (quotes and slashes intact, JSON-escaped) to the phone. */
+static void test_command(void **state)
+{
+    char *out = NULL;
+    (void)state;
+    assert_int_equal(authz_details_expand("[{\"type\":\"sudo\",\"command\":\"%C\"}]", &vars, &out), RES_OK);
+    assert_string_equal(out, "[{\"type\":\"sudo\",\"command\":\"/usr/bin/apt \\\"upgrade\\\" -y\"}]");
     free(out);
 }
 
@@ -104,6 +114,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expands_values),
+        cmocka_unit_test(test_command),
         cmocka_unit_test(test_member_names_not_expanded),
         cmocka_unit_test(test_hostile_values_stay_strings),
         cmocka_unit_test(test_field_cap),

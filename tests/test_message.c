@@ -10,7 +10,7 @@
 #include "message.h"
 
 static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sudo", "10.0.0.5", "/dev/pts/3",
-                                          "K7QF"};
+                                          "K7QF", "/usr/bin/apt \"upgrade\" -y"};
 
 static void test_default(void **state)
 {
@@ -28,6 +28,8 @@ static void test_all_escapes(void **state)
     assert_int_equal(message_build("%u@%h (%H) %s from %r on %t: code %c, %b, %e s, 100%%", &vars, "B", 7,
                                    out, sizeof(out)), RES_OK);
     assert_string_equal(out, "alice@web01 (web01.example.com) sudo from 10.0.0.5 on /dev/pts/3: code K7QF, B, 7 s, 100%");
+    assert_int_equal(message_build("sudo %C", &vars, "B", 7, out, sizeof(out)), RES_OK);
+    assert_string_equal(out, "sudo /usr/bin/apt \"upgrade\" -y");
 }
 
 static void test_percent_in_values_is_literal(void **state)

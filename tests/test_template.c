@@ -12,7 +12,7 @@
 #include "template.h"
 
 static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sshd",
-                                          "192.0.2.7", "pts/3", "K7QF"};
+                                          "192.0.2.7", "pts/3", "K7QF", "apt upgrade"};
 
 static void expand_is(const char *tmpl, const char *want)
 {
@@ -26,6 +26,7 @@ static void test_expand_every_escape(void **state)
 {
     (void)state;
     expand_is("%u %h %H %s %r %t %c %%", "alice web01 web01.example.com sshd 192.0.2.7 pts/3 K7QF %");
+    expand_is("run %C", "run apt upgrade");
     expand_is("", "");
     expand_is("plain text", "plain text");
     expand_is("auth0|%u", "auth0|alice");
@@ -33,7 +34,7 @@ static void test_expand_every_escape(void **state)
 
 static void test_expand_missing_and_capped(void **state)
 {
-    struct template_vars v = {"a-very-long-user-name", NULL, NULL, NULL, NULL, NULL, NULL};
+    struct template_vars v = {"a-very-long-user-name", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     char *out = NULL;
     (void)state;
     assert_int_equal(template_expand("[%r][%t][%u]", &v, 0, &out), RES_OK);
@@ -50,7 +51,28 @@ static void test_check(void **state)
     (void)state;
     assert_int_equal(template_check("%u@%h %% %c", why, sizeof(why)), RES_OK);
     assert_int_equal(template_check("%x", why, sizeof(why)), RES_CONFIG);
+    assert_non_null(strstr(why, "%C"));
+    assert_int_equal(template_check("%h sudo %u: %C #%c", why, sizeof(why)), RES_OK);
     assert_int_equal(template_check("100%", why, sizeof(why)), RES_CONFIG);
+}
+
+/* %C: a command is sanitised, and shortened before the code is lost. */
+static void test_command_in_binding_message(void **state)
+{
+    struct template_vars v = vars;
+    char out[BINDING_MESSAGE_MAX + 1];
+    (void)state;
+
+    v.command = "rm -rf /var/cache/apt/*.bin; echo \"done\" | tee /tmp/log && reboot --force now";
+    assert_int_equal(binding_message_build("%h sudo %u: %C #%c", &v, out), RES_OK);
+    assert_true(strlen(out) <= BINDING_MESSAGE_MAX);
+    assert_int_equal(strncmp(out, "web01 sudo alice: rm -rf _var_cache_apt__.bin_ echo _done_", 58), 0);
+    assert_string_equal(out + strlen(out) - 6, " #K7QF");
+    for (const char *p = out; *p; p++)
+        assert_non_null(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 +-_.,:#", *p));
+    v.command = NULL;
+    assert_int_equal(binding_message_build("%C #%c", &v, out), RES_OK);
+    assert_string_equal(out, "#K7QF");
 }
 
 static void test_sanitise(void **state)
@@ -145,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_expand_missing_and_capped),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_sanitise),
+        cmocka_unit_test(test_command_in_binding_message),
         cmocka_unit_test(test_binding_default),
         cmocka_unit_test(test_binding_long_keeps_code),
         cmocka_unit_test(test_binding_hostile_and_empty),

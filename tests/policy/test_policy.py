@@ -305,9 +305,9 @@ def require_tty_without_tty(c):
 
 @test
 def require_tty_silent(c):
-    o = c.login(tty="/dev/pts/4", flags="(PAM_SILENT)", require_tty=True)
-    c.expect(o, "PAM_CONV_ERR")
-    c.no_traffic()
+    # sudo sets PAM_SILENT on every call; the binding message is shown anyway, so a
+    # terminal with a conversation is still interactive.
+    c.expect_required(c.login(tty="/dev/pts/4", flags="(PAM_SILENT)", require_tty=True))
 
 
 @test

@@ -1,0 +1,781 @@
+#!/usr/bin/python3
+"""End-to-end tests: pam_ciba.so inside the real programs people run, OpenSSH's sshd, sudo
+and login, driven through a pseudo-terminal (tmux: send-keys and capture-pane) against the
+bundled HTTPS CIBA provider on 127.0.0.1. Also the pam_ciba-check tool.
+
+Nothing on the host changes. Everything runs in a private mount namespace (unshare -m) that
+bind-mounts the test's own /etc/pam.d, /etc/passwd, /etc/group, /etc/shadow and
+/etc/sudoers over the real ones and puts tmpfs on /run and /var/log (sshd's privilege
+separation directory, utmp, wtmp, sudo's timestamps). The private sshd listens on a
+127.0.0.1 port with its own config and host key; the system's sshd is never touched.
+
+Usage: /usr/bin/python3 tests/e2e/test_e2e.py [-k SUBSTRING]... [-v]
+Needs root, openssh-server, openssh-client, sudo, login, tmux, unshare/nsenter.
+Prints PASS:/FAIL:/SKIP: per test and ends with "RESULT passed=N failed=M".
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "servers"))
+import ciba_provider  # noqa: E402
+
+BUILD = Path(os.environ.get("BUILD", REPO / "build"))
+PAM_SO = Path(os.environ.get("PAM_CIBA_SO", BUILD / "pam_ciba" / ".libs" / "pam_ciba.so")).resolve()
+CHECK_TOOL = BUILD / "pam_ciba-check"
+ETC = REPO / "etc"
+CLIENT_ID = "pam-ciba-e2e"
+CLIENT_SECRET = "e2e-secret-" + os.urandom(6).hex()
+USER = "e2e_ciba"
+PASSWORD = "Corr3ct-horse-e2e"
+HOST = socket.gethostname().split(".")[0]
+TOOLS = ["tmux", "unshare", "nsenter", "setpriv", "ssh", "ssh-keygen", "/usr/sbin/sshd",
+         "sudo", "login", "openssl"]
+MAX_WAIT = 8          # seconds: the "no answer" tests wait this long
+SCREEN_LOG = []       # (title, screen) pairs printed at the end with -v, first always
+
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Failure(why)
+
+
+def run(argv, **kw):
+    kw.setdefault("check", True)
+    kw.setdefault("capture_output", True)
+    kw.setdefault("timeout", 60)
+    return subprocess.run(argv, **kw)
+
+
+class Namespace:
+    """A private mount namespace, held open by a sleeping process; commands enter it."""
+
+    def __init__(self, tmp):
+        self.proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--",
+                                      "sleep", "86400"])
+        deadline = time.monotonic() + 5
+        mine = os.readlink("/proc/self/ns/mnt")
+        while time.monotonic() < deadline:
+            try:
+                if os.readlink("/proc/%d/ns/mnt" % self.proc.pid) != mine:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.02)
+        else:
+            raise Skip("unshare --mount did not give a new mount namespace")
+        self.pid = self.proc.pid
+
+    def argv(self, cmd):
+        return ["nsenter", "-t", str(self.pid), "-m", "--"] + list(cmd)
+
+    def sh(self, script):
+        return run(self.argv(["sh", "-euc", script]))
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class Tmux:
+    """One tmux server on a private socket; each test uses its own session (a terminal)."""
+
+    def __init__(self, tmp):
+        self.sock = str(tmp / "tmux.sock")
+        self.dir = tmp
+        self.n = 0
+
+    def cmd(self, *args, **kw):
+        return run(["tmux", "-S", self.sock] + list(args), **kw)
+
+    def start(self, shell_command, width=160, height=50, wrap=True):
+        """A new terminal running shell_command. wrap: a small sh script runs it in the
+        foreground and records its exit status in a file; the script survives Ctrl-C with a
+        trap *handler* (not an ignore, which the program would inherit), so SIGINT reaches
+        the program exactly as from an interactive shell. wrap=False: exec it directly
+        (login wants to be the session leader)."""
+        if self.n == 0:
+            # A keeper session holds the server; dead panes stay readable.
+            self.cmd("new-session", "-d", "-s", "keeper", "sleep 86400", ";",
+                     "set-option", "-g", "remain-on-exit", "on")
+        self.n += 1
+        name = "t%d" % self.n
+        status = self.dir / ("%s.status" % name)
+        if wrap:
+            script = self.dir / ("%s.sh" % name)
+            script.write_text("trap : INT\n%s\necho $? > %s.tmp && mv %s.tmp %s\n"
+                              % (shell_command, status, status, status))
+            command = "exec /bin/sh %s" % script
+        else:
+            command = "exec " + shell_command
+        self.cmd("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), command)
+        return name
+
+    def status(self, name):
+        """None while the program runs; its exit status once it ended."""
+        f = self.dir / ("%s.status" % name)
+        if f.exists():
+            return int(f.read_text().strip())
+        return None
+
+    def wait_exit(self, name, timeout=15.0):
+        """Wait until the program ends; returns (status, screen)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.status(name)
+            if st is not None:
+                return st, self.screen(name)
+            if time.monotonic() > deadline:
+                raise Failure("still running after %.0fs; screen:\n%s" % (timeout, self.screen(name).rstrip()))
+            time.sleep(0.02)
+
+    def screen(self, name):
+        r = self.cmd("capture-pane", "-p", "-J", "-S", "-200", "-t", name, check=False)
+        return r.stdout.decode("utf-8", "replace")
+
+    def keys(self, name, *keys):
+        self.cmd("send-keys", "-t", name, *keys)
+
+    def wait_for(self, name, pattern, timeout=15.0):
+        """Poll the screen until pattern (a regex) appears; returns (match, screen)."""
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while True:
+            s = self.screen(name)
+            m = rx.search(s)
+            if m:
+                return m, s
+            if time.monotonic() > deadline:
+                raise Failure("timed out after %.0fs waiting for %r; screen:\n%s" % (timeout, pattern, s.rstrip()))
+            time.sleep(0.05)
+
+    def kill(self, name):
+        self.cmd("kill-session", "-t", name, check=False)
+
+    def kill_all(self):
+        """End every terminal of the last test, so nothing it started acts in the next."""
+        for n in range(1, self.n + 1):
+            self.kill("t%d" % n)
+
+    def close(self):
+        self.cmd("kill-server", check=False)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def snippet_lines(path, prefix):
+    """The active (non-comment) lines of an etc/ snippet that start with prefix."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and line.split()[0].startswith(prefix):
+            out.append(line)
+    return out
+
+
+class Env:
+    def __init__(self, verbose):
+        self.verbose = verbose
+        missing = [t for t in TOOLS if not shutil.which(t)]
+        if missing:
+            raise Failure("missing programs: %s (tests/deps.d/e2e.txt installs them)" % " ".join(missing))
+        if not PAM_SO.exists() or not CHECK_TOOL.exists():
+            raise Failure("not built: %s, %s" % (PAM_SO, CHECK_TOOL))
+        if os.geteuid() != 0:
+            raise Skip("must run as root (private mount namespace, sshd, login)")
+        self.tmp = Path(tempfile.mkdtemp(prefix="pam_ciba_e2e."))
+        os.chmod(self.tmp, 0o755)  # the test user must reach its home below
+        self.ns = None
+        self.tmux = None
+        self.provider = None
+        self.sshd = None
+        self.sshd_log = None
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- setup -------------------------------------------------------------
+
+    def _setup(self):
+        t = self.tmp
+        run(["sh", str(REPO / "tests/servers/make_ca.sh"), str(t / "ca")])
+        self.provider = ciba_provider.Provider(
+            certfile=str(t / "ca/server.pem"), keyfile=str(t / "ca/server.key"),
+            clients={CLIENT_ID: CLIENT_SECRET}, scenario={"interval": 1, "phone": "none"})
+        self.provider.start()
+
+        # The test user, in private copies of the account files.
+        self.uid = self._free_id()
+        self.home = t / "home" / USER
+        (self.home / ".ssh").mkdir(parents=True)
+        etc = t / "etc"
+        etc.mkdir()
+        shutil.copytree("/etc/pam.d", etc / "pam.d", symlinks=True)
+        pwhash = run(["openssl", "passwd", "-6", "-stdin"], input=PASSWORD.encode()).stdout.decode().strip()
+        for name, line in (("passwd", "%s:x:%d:%d:pam_ciba e2e:%s:/bin/sh\n" % (USER, self.uid, self.uid, self.home)),
+                           ("group", "%s:x:%d:\n" % (USER, self.uid)),
+                           ("shadow", "%s:%s:19000:0:99999:7:::\n" % (USER, pwhash))):
+            text = Path("/etc", name).read_text()
+            (etc / name).write_text(text + ("" if text.endswith("\n") else "\n") + line)
+            shutil.copymode(Path("/etc", name), etc / name)
+            st = os.stat(Path("/etc", name))
+            os.chown(etc / name, st.st_uid, st.st_gid)
+        (etc / "sudoers").write_text(
+            "# pam_ciba e2e: only the test user, only here\n"
+            "Defaults env_reset\n"
+            "Defaults secure_path=\"/usr/sbin:/usr/bin:/sbin:/bin\"\n"
+            "Defaults !lecture\n"
+            "%s ALL=(root) ALL\n" % USER)
+        os.chmod(etc / "sudoers", 0o440)
+
+        # SSH keys: the server's host key and the user's key.
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(t / "host_key")])
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(t / "user_key")])
+        (self.home / ".ssh/authorized_keys").write_text((t / "user_key.pub").read_text())
+        for p in (self.home, self.home / ".ssh", self.home / ".ssh/authorized_keys"):
+            os.chown(p, self.uid, self.uid)
+        os.chmod(self.home / ".ssh", 0o700)
+        os.chmod(self.home / ".ssh/authorized_keys", 0o600)
+        self.ssh_port = free_port()
+        hostkey = (t / "host_key.pub").read_text().split()
+        (t / "known_hosts").write_text("[127.0.0.1]:%d %s %s\n" % (self.ssh_port, hostkey[0], hostkey[1]))
+
+        # The mount namespace with the private files in place.
+        self.ns = Namespace(t)
+        self.ns.sh(
+            "mount -t tmpfs -o mode=0755 pam_ciba_e2e_run /run\n"
+            "mkdir -p /run/sshd && chmod 0755 /run/sshd\n"
+            "mount -t tmpfs -o mode=0755 pam_ciba_e2e_log /var/log\n"
+            "for f in passwd group shadow sudoers; do mount --bind %(etc)s/$f /etc/$f; done\n"
+            "mount --bind %(etc)s/pam.d /etc/pam.d\n" % {"etc": etc})
+        self.tmux = Tmux(t)
+
+    def _free_id(self):
+        used = set()
+        for name in ("passwd", "group"):
+            for line in Path("/etc", name).read_text().splitlines():
+                parts = line.split(":")
+                if len(parts) > 2 and parts[2].isdigit():
+                    used.add(int(parts[2]))
+        for i in range(64100, 65000):
+            if i not in used:
+                return i
+        raise Skip("no free uid")
+
+    def close(self):
+        self.stop_sshd()
+        if self.tmux:
+            self.tmux.close()
+        if self.ns:
+            self.ns.close()
+        if self.provider:
+            self.provider.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- pieces the tests use ------------------------------------------------
+
+    def write_conf(self, name="pam_ciba.conf", **over):
+        s = {
+            "issuer": self.provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "ca_file": str(self.tmp / "ca/ca.pem"), "binding_message": "%h login %u #%c",
+            "max_wait": MAX_WAIT, "connect_timeout": 3, "request_timeout": 5,
+            "cache_dir": str(self.tmp / "cache"),  # never the system's /var/cache/pam_ciba
+        }
+        s.update(over)
+        text = "".join("%s = %s;\n" % (k, v if isinstance(v, int) else '"%s"' % v) for k, v in s.items())
+        path = self.tmp / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        return path
+
+    def module_lines(self, snippet, conf):
+        """The auth lines of an etc/pam.d snippet, pointed at the built module and conf."""
+        lines = snippet_lines(ETC / "pam.d" / snippet, "auth")
+        check(lines, "no auth line in etc/pam.d/%s" % snippet)
+        return [l.replace("pam_ciba.so", str(PAM_SO)).replace("/etc/security/pam_ciba.conf", str(conf))
+                for l in lines]
+
+    def install_service(self, service, snippet, conf, keep_common_auth):
+        """Debian's /etc/pam.d/SERVICE with the snippet applied as its comments say: in place
+        of "@include common-auth", or right after it."""
+        src = Path("/etc/pam.d", service).read_text().splitlines()
+        out, done = [], False
+        for line in src:
+            if line.strip() == "@include common-auth":
+                if keep_common_auth:
+                    out.append(line)
+                out.extend(self.module_lines(snippet, conf))
+                done = True
+            else:
+                out.append(line)
+        check(done, "/etc/pam.d/%s has no @include common-auth line" % service)
+        (self.tmp / "etc/pam.d" / service).write_text("\n".join(out) + "\n")
+
+    def start_sshd(self, fragment):
+        """A private sshd for one deployment: the etc/ssh fragment first (first value wins
+        in sshd_config, as with Debian's Include at the top), then the test's own settings."""
+        self.stop_sshd()
+        t = self.tmp
+        cfg = t / "sshd_config"
+        frag = [l for l in (ETC / "ssh/sshd_config.d" / fragment).read_text().splitlines()
+                if l.strip() and not l.lstrip().startswith("#")]
+        cfg.write_text("\n".join(frag) + "\n" + "\n".join([
+            "Port %d" % self.ssh_port,
+            "ListenAddress 127.0.0.1",
+            "HostKey %s" % (t / "host_key"),
+            "PidFile none",
+            "AuthorizedKeysFile .ssh/authorized_keys",
+            "PermitRootLogin no",
+            "AllowUsers %s" % USER,
+            "UseDNS no",
+            "PrintMotd no",
+            "PrintLastLog no",
+            "LogLevel VERBOSE",
+            "",
+        ]))
+        run(self.ns.argv(["/usr/sbin/sshd", "-t", "-f", str(cfg)]))
+        self.sshd_log = open(t / "sshd.log", "ab")
+        self.sshd = subprocess.Popen(self.ns.argv(["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)]),
+                                     stdout=self.sshd_log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.ssh_port), timeout=1).close()
+                return
+            except OSError:
+                if self.sshd.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise Failure("private sshd did not start:\n" + (t / "sshd.log").read_text()[-2000:])
+
+    def stop_sshd(self):
+        if self.sshd:
+            self.sshd.terminate()
+            try:
+                self.sshd.wait(5)
+            except subprocess.TimeoutExpired:
+                self.sshd.kill()
+                self.sshd.wait()
+            self.sshd = None
+        if self.sshd_log:
+            self.sshd_log.close()
+            self.sshd_log = None
+
+    def ssh_command(self, key=False, prompts=1, remote="echo REMOTE-RAN-$(id -un)"):
+        opts = ["-F", "/dev/null", "-p", str(self.ssh_port),
+                "-o", "UserKnownHostsFile=%s" % (self.tmp / "known_hosts"),
+                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
+                "-o", "NumberOfPasswordPrompts=%d" % prompts, "-o", "LogLevel=ERROR"]
+        if key:
+            opts += ["-i", str(self.tmp / "user_key"), "-o", "IdentitiesOnly=yes",
+                     "-o", "PreferredAuthentications=publickey,keyboard-interactive"]
+        else:
+            opts += ["-o", "PubkeyAuthentication=no",
+                     "-o", "PreferredAuthentications=keyboard-interactive"]
+        q = " ".join("'%s'" % o for o in opts)
+        return "ssh %s %s@127.0.0.1 '%s'" % (q, USER, remote)
+
+    def as_user(self, command):
+        """A shell command line that runs command as the test user inside the namespace."""
+        inner = ("exec setpriv --reuid=%d --regid=%d --init-groups env -i HOME=%s USER=%s LOGNAME=%s "
+                 "PATH=/usr/bin:/bin TERM=xterm LC_ALL=C %s" % (self.uid, self.uid, self.home, USER, USER, command))
+        return " ".join(self.ns.argv(["sh", "-c", "'%s'" % inner.replace("'", "'\\''")]))
+
+    def reset_provider(self, **scenario):
+        self.provider.reset(scenario=True)
+        self.provider.scenario.update(scenario)
+
+    def auth_requests(self):
+        with self.provider.lock:
+            return [r.as_dict() for r in self.provider.auth_requests.values()]
+
+    def only_request(self):
+        reqs = self.auth_requests()
+        check(len(reqs) == 1, "expected one back-channel request, provider saw %d" % len(reqs))
+        return reqs[0]
+
+    def polls(self):
+        return len(self.provider.requests_to("/oauth/token"))
+
+
+# ---- the tests ------------------------------------------------------------------
+
+APPROVE_PROMPT = r'Approve the request "([^"\n]+)" on your phone \(expires in \d+ s\), then press Enter:'
+APPROVE_INFO = r'Approve the request "([^"\n]+)" on your phone'
+
+
+def ssh_session(env, key=False, prompts=1):
+    name = env.tmux.start(env.ssh_command(key=key, prompts=prompts))
+    m, screen = env.tmux.wait_for(name, APPROVE_PROMPT)
+    return name, m.group(1), screen
+
+
+def assert_waiting_request(env, binding):
+    req = env.only_request()
+    check(req["binding_message"] == binding,
+          "screen shows %r but the provider got %r" % (binding, req["binding_message"]))
+    check(req["decision"] is None, "request already decided before the test approved it")
+    check(re.fullmatch(r"%s login %s #[A-Z2-9]{4}" % (re.escape(HOST), USER), binding),
+          "unexpected binding message %r" % binding)
+    return req
+
+
+def t_ssh_approval_only_approve(env):
+    """Approval alone (keyboard-interactive): the message is on the client's screen before
+    anything is approved; approve, press Enter, the remote command runs."""
+    env.install_service("sshd", "sshd.approval", env.write_conf(), keep_common_auth=False)
+    env.start_sshd("pam_ciba-approval-only.conf")
+    env.reset_provider(interval=1, phone="none")
+    name, binding, screen = ssh_session(env)
+    assert_waiting_request(env, binding)
+    check("REMOTE-RAN" not in screen, "command ran before approval")
+    SCREEN_LOG.insert(0, ("SSH client screen before approval", screen))
+    env.provider.approve()
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name)
+    check("REMOTE-RAN-%s" % USER in screen and code == 0, "login failed (status %s):\n%s" % (code, screen))
+
+
+def t_ssh_enter_first_then_approve(env):
+    """Enter before the phone answers: pam_ciba keeps polling and the login still succeeds."""
+    env.reset_provider(interval=1, phone="none")
+    name, binding, _ = ssh_session(env)
+    env.tmux.keys(name, "Enter")
+    time.sleep(2.5)
+    polls = env.polls()
+    check(polls >= 1, "no polling after Enter")
+    check(env.tmux.status(name) is None, "ssh ended while the request was pending")
+    env.provider.approve()
+    code, screen = env.tmux.wait_exit(name)
+    check("REMOTE-RAN-%s" % USER in screen and code == 0, "login failed (status %s):\n%s" % (code, screen))
+
+
+def t_ssh_deny(env):
+    """The phone says no: Permission denied, the command does not run."""
+    env.reset_provider(interval=1, phone="none")
+    name, binding, _ = ssh_session(env)
+    env.provider.deny()
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name)
+    check("Permission denied" in screen, "no 'Permission denied':\n" + screen)
+    check("REMOTE-RAN" not in screen and code == 255, "denied login got in (status %s):\n%s" % (code, screen))
+
+
+def t_ssh_no_answer(env):
+    """Nobody answers: rejected once max_wait (%ds here) has passed, not before, not much later."""
+    env.reset_provider(interval=1, phone="none")
+    name, binding, _ = ssh_session(env)
+    started = env.only_request()["created"]
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name, timeout=MAX_WAIT + 15)
+    waited = time.monotonic() - started
+    check("Permission denied" in screen and "REMOTE-RAN" not in screen, "not refused:\n" + screen)
+    check(MAX_WAIT - 1.5 <= waited <= MAX_WAIT + 4,
+          "refused after %.1fs, max_wait is %ds" % (waited, MAX_WAIT))
+
+
+def t_ssh_publickey_then_approval(env):
+    """AuthenticationMethods publickey,keyboard-interactive: a valid key alone is not enough,
+    the user is still asked to approve; approve and the command runs."""
+    env.install_service("sshd", "sshd.approval", env.write_conf(), keep_common_auth=False)
+    env.start_sshd("pam_ciba-publickey-then-approval.conf")
+    env.reset_provider(interval=1, phone="none")
+    name, binding, screen = ssh_session(env, key=True)
+    assert_waiting_request(env, binding)
+    log = (env.tmp / "sshd.log").read_text()
+    check(re.search(r"Partial publickey for %s" % USER, log), "sshd did not log a partial publickey success")
+    env.provider.approve()
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name)
+    check("REMOTE-RAN-%s" % USER in screen and code == 0, "login failed (status %s):\n%s" % (code, screen))
+
+
+def t_ssh_publickey_then_approval_deny(env):
+    """Key accepted, approval denied: no login."""
+    env.reset_provider(interval=1, phone="none")
+    name, binding, _ = ssh_session(env, key=True)
+    env.provider.deny()
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name)
+    check("Permission denied" in screen and "REMOTE-RAN" not in screen, "denied login got in (status %s):\n%s" % (code, screen))
+
+
+def t_ssh_publickey_required_first(env):
+    """Without the key there is no approval request at all: publickey comes first."""
+    env.reset_provider(interval=1, phone="approve", phone_delay=0)
+    name = env.tmux.start(env.ssh_command(key=False))
+    code, screen = env.tmux.wait_exit(name)
+    check("Permission denied (publickey)" in screen, "expected a publickey refusal:\n" + screen)
+    check(not env.auth_requests(), "a request was sent although the key step failed")
+
+
+def t_ssh_password_then_approval(env):
+    """Password, then approval, both over keyboard-interactive."""
+    env.install_service("sshd", "sshd.password-then-approval", env.write_conf(), keep_common_auth=True)
+    env.start_sshd("pam_ciba-password-then-approval.conf")
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.ssh_command(prompts=2))
+    env.tmux.wait_for(name, r"Password:")
+    check(not env.auth_requests(), "request sent before the password")
+    env.tmux.keys(name, "-l", PASSWORD)
+    env.tmux.keys(name, "Enter")
+    m, _ = env.tmux.wait_for(name, APPROVE_PROMPT)
+    assert_waiting_request(env, m.group(1))
+    env.provider.approve()
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name)
+    check("REMOTE-RAN-%s" % USER in screen and code == 0, "login failed (status %s):\n%s" % (code, screen))
+
+
+def t_ssh_wrong_password_no_request(env):
+    """A wrong password stops in common-auth: no approval request reaches the phone."""
+    env.reset_provider(interval=1, phone="approve", phone_delay=0)
+    name = env.tmux.start(env.ssh_command(prompts=1))
+    env.tmux.wait_for(name, r"Password:")
+    env.tmux.keys(name, "-l", "wrong-" + PASSWORD)
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name, timeout=20)
+    check("Permission denied" in screen and "REMOTE-RAN" not in screen, "wrong password got in:\n" + screen)
+    check(not env.auth_requests(), "a request was sent for a wrong password")
+
+
+def sudo_setup(env):
+    conf = env.write_conf("sudo.conf", binding_message="%h sudo %u: %C #%c")
+    env.install_service("sudo", "sudo", conf, keep_common_auth=False)
+
+
+def t_sudo_approve(env):
+    """sudo from the unprivileged user: the message (with the command) is on the terminal
+    at once; approve and the command runs as root."""
+    env.stop_sshd()
+    sudo_setup(env)
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.as_user("sudo /usr/bin/id -un"))
+    m, screen = env.tmux.wait_for(name, APPROVE_INFO)
+    binding = m.group(1)
+    check(re.fullmatch(r"%s sudo %s: _usr_bin_id -un #[A-Z2-9]{4}" % (re.escape(HOST), USER), binding),
+          "unexpected binding message %r" % binding)
+    check(env.only_request()["binding_message"] == binding, "screen and provider disagree")
+    SCREEN_LOG.append(("sudo terminal before approval", screen))
+    env.provider.approve()
+    code, screen = env.tmux.wait_exit(name)
+    check(re.search(r"^root$", screen, re.M) and code == 0, "sudo did not run it (status %s):\n%s" % (code, screen))
+
+
+def t_sudo_deny(env):
+    """Denied on the phone: sudo refuses (it retries like a wrong password; each try is a
+    new request, each denied) and the command never runs."""
+    sudo_setup(env)
+    env.reset_provider(interval=1, phone="deny", phone_delay=0.3)
+    name = env.tmux.start(env.as_user("sudo -k /usr/bin/touch %s/sudo-ran" % env.tmp))
+    code, screen = env.tmux.wait_exit(name, timeout=30)
+    check(code == 1 and "incorrect password attempt" in screen, "sudo did not refuse:\n" + screen)
+    check(not (env.tmp / "sudo-ran").exists(), "the command ran")
+    reqs = env.auth_requests()
+    check(reqs and all(r["decision"] == "denied" for r in reqs), "unexpected requests %r" % reqs)
+
+
+def t_sudo_ctrl_c(env):
+    """Ctrl-C while waiting: sudo stops within a second, asks for nothing more, runs
+    nothing, and nobody keeps polling."""
+    sudo_setup(env)
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.as_user("sudo -k /usr/bin/touch %s/sudo-ran" % env.tmp))
+    env.tmux.wait_for(name, APPROVE_INFO)
+    time.sleep(1.3)  # let it be in the middle of a wait
+    pressed = time.monotonic()
+    env.tmux.keys(name, "C-c")
+    code, screen = env.tmux.wait_exit(name, timeout=10)
+    took = time.monotonic() - pressed
+    check(took < 1.0, "sudo took %.2fs to stop after Ctrl-C" % took)
+    check(code not in (0, None), "sudo succeeded:\n" + screen)
+    polls = env.polls()
+    time.sleep(2.5)
+    check(env.polls() == polls, "polling went on after Ctrl-C")
+    check(len(env.auth_requests()) == 1, "sudo started another request after Ctrl-C")
+    check(not (env.tmp / "sudo-ran").exists(), "the command ran")
+    SCREEN_LOG.append(("sudo terminal after Ctrl-C (%.2fs)" % took, screen))
+
+
+def t_login_approve(env):
+    """Console login through the real login(1): message shown, approval lets the user in."""
+    env.install_service("login", "login", env.write_conf(), keep_common_auth=False)
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(" ".join(env.ns.argv(["login", USER])), wrap=False)
+    m, screen = env.tmux.wait_for(name, APPROVE_INFO, timeout=20)
+    assert_waiting_request(env, m.group(1))
+    SCREEN_LOG.append(("login terminal before approval", screen))
+    env.provider.approve()
+    env.tmux.wait_for(name, r"(?m)^\$ ?$")
+    env.tmux.keys(name, "-l", "echo LOGGED-IN-AS-$(id -un); exit")
+    env.tmux.keys(name, "Enter")
+    env.tmux.wait_for(name, r"LOGGED-IN-AS-%s" % USER)
+
+
+def t_login_deny(env):
+    """Denied on the phone: login says so and starts no shell."""
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(" ".join(env.ns.argv(["login", USER])), wrap=False)
+    env.tmux.wait_for(name, APPROVE_INFO, timeout=20)
+    env.provider.deny()
+    env.tmux.wait_for(name, r"Login incorrect", timeout=20)
+    # login asks for a user name again (after its failure delay); no shell ever started.
+    _, screen = env.tmux.wait_for(name, r"(?m)login: ?$", timeout=20)
+    check(not re.search(r"(?m)^\$ ?$", screen), "a shell prompt appeared after denial:\n" + screen)
+    check(env.only_request()["decision"] == "denied", "the request was not the denied one")
+    env.tmux.kill(name)
+
+
+def check_tool(env, args, **kw):
+    # Inside the namespace: the test user exists only there.
+    return subprocess.run(env.ns.argv([str(CHECK_TOOL)] + args), capture_output=True, timeout=60, **kw)
+
+
+def t_check_tool_valid(env):
+    """pam_ciba-check validates the config and shows endpoints, hint and an example message."""
+    conf = env.write_conf("check.conf", binding_message="%h sudo %u: %C #%c")
+    r = check_tool(env, ["--config", str(conf), "--service", "sudo", "--command", "apt upgrade", USER])
+    out = r.stdout.decode()
+    check(r.returncode == 0, "exit %d: %s %s" % (r.returncode, out, r.stderr.decode()))
+    for want in ("config:              %s: OK" % conf,
+                 "bc-authorize:        %sbc-authorize" % env.provider.issuer,
+                 "token endpoint:      %soauth/token  (discovery)" % env.provider.issuer,
+                 "jwks_uri:            %s.well-known/jwks.json" % env.provider.issuer,
+                 "signing keys:        1 usable",
+                 'login hint (iss_sub): {"format":"iss_sub","iss":"%s","sub":"%s"}' % (env.provider.issuer, USER),
+                 "binding message:     %s sudo %s: apt upgrade #" % (HOST, USER)):
+        check(want in out, "missing %r in:\n%s" % (want, out))
+    check(CLIENT_SECRET not in out + r.stderr.decode(), "the secret was printed")
+    check(not env.auth_requests(), "a request was sent without --login")
+
+
+def t_check_tool_invalid(env):
+    """Errors come with file:line: key, exit status 2; an unknown user is reported."""
+    conf = env.write_conf("check.conf", max_wait=100000)
+    r = check_tool(env, ["--config", str(conf), USER])
+    line = [i for i, l in enumerate(conf.read_text().splitlines(), 1) if l.startswith("max_wait")][0]
+    err = r.stderr.decode()
+    check(r.returncode == 2 and "%s:%d: max_wait:" % (conf, line) in err, "got %d: %s" % (r.returncode, err))
+    conf = env.write_conf("check.conf")
+    r = check_tool(env, ["--config", str(conf), "no_such_user_e2e"])
+    check(r.returncode == 1 and "NO SUCH USER" in r.stdout.decode(), "unknown user not reported")
+
+
+def t_check_tool_login(env):
+    """--login runs a real approval: approved → 0, denied → 1."""
+    conf = env.write_conf("check.conf")
+    env.reset_provider(interval=1, phone="approve", phone_delay=0.5)
+    r = check_tool(env, ["--config", str(conf), "--login", USER], stdin=subprocess.DEVNULL)
+    out = r.stdout.decode()
+    check(r.returncode == 0 and "outcome:             approved" in out and 'Approve the request "' in out,
+          "exit %d:\n%s%s" % (r.returncode, out, r.stderr.decode()))
+    env.reset_provider(interval=1, phone="deny", phone_delay=0.5)
+    r = check_tool(env, ["--config", str(conf), "--login", USER], stdin=subprocess.DEVNULL)
+    check(r.returncode == 1 and "outcome:             denied" in r.stdout.decode(),
+          "exit %d:\n%s" % (r.returncode, r.stdout.decode()))
+
+
+def t_check_tool_ctrl_c(env):
+    """Ctrl-C on the tool's terminal (default SIGINT disposition) ends the wait at once."""
+    conf = env.write_conf("check.conf")
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(" ".join(env.ns.argv([str(CHECK_TOOL), "--config", str(conf), "--login", USER])))
+    env.tmux.wait_for(name, APPROVE_INFO)
+    time.sleep(1.3)
+    pressed = time.monotonic()
+    env.tmux.keys(name, "C-c")
+    code, screen = env.tmux.wait_exit(name, timeout=10)
+    took = time.monotonic() - pressed
+    check(took < 1.0 and "outcome:             interrupted" in screen and code == 1,
+          "after %.2fs:\n%s" % (took, screen))
+
+
+TESTS = [
+    t_ssh_approval_only_approve, t_ssh_enter_first_then_approve, t_ssh_deny, t_ssh_no_answer,
+    t_ssh_publickey_then_approval, t_ssh_publickey_then_approval_deny, t_ssh_publickey_required_first,
+    t_ssh_password_then_approval, t_ssh_wrong_password_no_request,
+    t_sudo_approve, t_sudo_deny, t_sudo_ctrl_c,
+    t_login_approve, t_login_deny,
+    t_check_tool_valid, t_check_tool_invalid, t_check_tool_login, t_check_tool_ctrl_c,
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", action="append", default=[])
+    ap.add_argument("-v", action="store_true")
+    args = ap.parse_args()
+    tests = [t for t in TESTS if not args.k or any(k in t.__name__ for k in args.k)]
+    passed = failed = 0
+    try:
+        env = Env(args.v)
+    except Skip as exc:
+        # Only where the sandbox forbids it (no root, no mount namespace): loud, with a reason.
+        print("SKIP: all %d end-to-end tests: %s" % (len(tests), exc))
+        print("RESULT passed=0 failed=0 skipped=%d" % len(tests))
+        return 0
+    except Exception as exc:  # noqa: BLE001
+        print("FAIL: e2e environment: %s" % exc)
+        traceback.print_exc()
+        print("RESULT passed=0 failed=1")
+        return 1
+    try:
+        for t in tests:
+            started = time.monotonic()
+            try:
+                t(env)
+                passed += 1
+                print("PASS: %s (%.1fs)" % (t.__name__[2:], time.monotonic() - started), flush=True)
+            except Skip as exc:
+                print("SKIP: %s: %s" % (t.__name__[2:], exc), flush=True)
+            except Exception as exc:  # noqa: BLE001
+                failed += 1
+                print("FAIL: %s (%.1fs): %s" % (t.__name__[2:], time.monotonic() - started, exc), flush=True)
+                if args.v or not isinstance(exc, Failure):
+                    traceback.print_exc()
+                log = env.tmp / "sshd.log"
+                if log.exists() and "ssh" in t.__name__:
+                    print("  sshd log (tail):\n    " + "\n    ".join(log.read_text().splitlines()[-15:]))
+            finally:
+                env.tmux.kill_all()
+                time.sleep(0.2)
+                env.reset_provider()
+        for title, screen in SCREEN_LOG[: None if args.v else 1]:
+            print("---- %s ----" % title)
+            lines = [l for l in screen.rstrip().splitlines() if l.strip()]
+            print("\n".join("    | " + l for l in lines))
+    finally:
+        env.close()
+    print("RESULT passed=%d failed=%d" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+/* pam_ciba-check: validate a pam_ciba config, show what a login would send, and optionally run one approval without PAM. */
+#include "approval.h"
+#include "config.h"
+#include "http.h"
+#include "jwks.h"
+#include "login_hint.h"
+#include "logger.h"
+#include "provider.h"
+#include "result.h"
+#include "subject_map.h"
+#include "template.h"
+
+#include <getopt.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* sshd's default LoginGraceTime: an approval over SSH must finish inside it. */
+#define SSHD_LOGIN_GRACE_TIME 120
+
+static const char *const prompt_names[] = {"auto", "enter", "none", NULL};
+static const char *const auth_names[] = {"client_secret_post", "client_secret_basic", "private_key_jwt",
+                                         "tls_client_auth", NULL};
+static const char *const hint_names[] = {"iss_sub", "plain", "email", NULL};
+
+/* names[i], or "?" for a value this tool does not know yet. */
+static const char *name_of(const char *const *names, int i)
+{
+    for (int k = 0; names[k]; k++)
+        if (k == i)
+            return names[k];
+    return "?";
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pam_ciba-check [--config PATH] [--login] [--offline] [--service NAME]\n"
+            "                      [--rhost HOST] [--tty TTY] [--command CMD] [--debug] USER\n"
+            "\n"
+            "Validates the configuration (default " CONFIG_DEFAULT_PATH "), resolves the endpoints\n"
+            "and signing keys (discovery and JWKS; --offline: only what the file says), and prints\n"
+            "the login hint and an example binding message for USER. With --login, runs a real\n"
+            "approval for USER against the provider, as the PAM module would (no PAM involved;\n"
+            "the policy keys groups, services and exemptions are not applied).\n"
+            "Exit status: 0 valid (and approved with --login), 1 not approved, 2 invalid config\n"
+            "or usage.\n");
+}
+
+static void stderr_log(void *ctx, int prio, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "pam_ciba-check: %s%s\n", prio == LOG_DEBUG ? "debug: " : "", msg);
+}
+
+static int term_info(void *ctx, const char *msg)
+{
+    (void)ctx;
+    printf("%s\n", msg);
+    fflush(stdout);
+    return UI_OK;
+}
+
+static int term_prompt_enter(void *ctx, const char *msg)
+{
+    char line[256];
+    (void)ctx;
+    printf("%s ", msg);
+    fflush(stdout);
+    if (!fgets(line, sizeof(line), stdin))
+        return UI_FAILED;
+    return UI_OK;
+}
+
+/* The user_code, read without echo when stdin is a terminal. */
+static int term_prompt_secret(void *ctx, const char *msg, char **answer)
+{
+    char line[300];
+    struct termios old, quiet;
+    bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
+    (void)ctx;
+    *answer = NULL;
+    printf("%s", msg);
+    fflush(stdout);
+    if (tty) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    if (!fgets(line, sizeof(line), stdin))
+        line[0] = '\0';
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        printf("\n");
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    *answer = strdup(line);
+    explicit_bzero(line, sizeof(line));
+    return *answer ? UI_OK : UI_FAILED;
+}
+
+static void host_short(char *out, size_t len)
+{
+    if (gethostname(out, len) != 0)
+        snprintf(out, len, "localhost");
+    out[len - 1] = '\0';
+    out[strcspn(out, ".")] = '\0';
+}
+
+static const char *or_none(const char *s)
+{
+    return s && *s ? s : "(not set)";
+}
+
+/* Endpoints and keys as the module resolves them (discovery and JWKS, through its cache). */
+static bool show_provider(const struct config *cfg, bool offline, const struct logger *log)
+{
+    struct http_options o;
+    struct http_client *http = NULL;
+    struct transport t;
+    struct provider prov;
+    char reason[512] = "";
+    bool ok = true;
+
+    if (offline) {
+        printf("bc-authorize:        %s\n", cfg->bc_endpoint ? cfg->bc_endpoint : "(from discovery: not fetched, --offline)");
+        printf("token endpoint:      %s\n", cfg->token_endpoint ? cfg->token_endpoint : "(from discovery: not fetched, --offline)");
+        return true;
+    }
+    http_options_from_config(cfg, &o);
+    if (!(http = http_client_new(&o))) {
+        printf("provider:            cannot initialise libcurl\n");
+        return false;
+    }
+    t = http_client_transport(http);
+    provider_init(&prov, cfg, &t, &clock_real, log, geteuid());
+    if (provider_resolve(&prov, reason, sizeof(reason)) != RES_OK) {
+        printf("endpoints:           CANNOT RESOLVE: %s\n", reason);
+        ok = false;
+    } else {
+        printf("bc-authorize:        %s%s\n", prov.bc_endpoint, cfg->discovery ? "  (discovery)" : "");
+        printf("token endpoint:      %s%s\n", prov.token_endpoint, cfg->discovery ? "  (discovery)" : "");
+        printf("jwks_uri:            %s\n", prov.jwks_uri);
+        if (provider_load_keys(&prov, reason, sizeof(reason)) != RES_OK) {
+            printf("signing keys:        CANNOT LOAD: %s\n", reason);
+            ok = false;
+        } else {
+            printf("signing keys:        %zu usable\n", jwks_count(prov.keys));
+        }
+    }
+    provider_free(&prov);
+    http_client_free(http);
+    return ok;
+}
+
+/* Everything a login would send, without sending it. Returns false if USER cannot log in. */
+static bool show(const char *path, const struct config *cfg, const struct approval_user *u, bool offline,
+                 const struct logger *log)
+{
+    char host[256], hostfull[256], code[BINDING_CODE_LEN + 1] = "K7QF", binding[BINDING_MESSAGE_MAX + 1];
+    struct template_vars vars;
+    char *subject = NULL, *hint = NULL;
+    bool ok = true;
+
+    host_short(host, sizeof(host));
+    if (gethostname(hostfull, sizeof(hostfull)) != 0)
+        snprintf(hostfull, sizeof(hostfull), "%s", host);
+    hostfull[sizeof(hostfull) - 1] = '\0';
+    binding_code_generate(code);
+    vars = (struct template_vars){u->user, host, hostfull, u->service, u->rhost, u->tty, code, u->command};
+
+    printf("config:              %s: OK\n", path);
+    printf("issuer:              %s\n", cfg->issuer);
+    if (!show_provider(cfg, offline, log))
+        ok = false;
+    printf("client_id:           %s (%s; secrets are not shown)\n", cfg->client_id,
+           name_of(auth_names, cfg->client_auth));
+    printf("scope:               %s\n", cfg->scope);
+    printf("audience:            %s\n", or_none(cfg->audience));
+    printf("resource:            %s\n", or_none(cfg->resource));
+    printf("requested_expiry:    %d%s\n", cfg->requested_expiry,
+           cfg->requested_expiry ? "" : " (not sent: the provider's default)");
+    printf("ca_file:             %s\n", cfg->ca_file ? cfg->ca_file : "(system trust store)");
+    printf("timeouts:            connect %ds, request %ds, whole login (max_wait) %ds\n",
+           cfg->connect_timeout, cfg->request_timeout, cfg->max_wait);
+    printf("prompt:              %s: for service \"%s\" the message is shown %s\n",
+           name_of(prompt_names, cfg->prompt), u->service,
+           approval_uses_prompt(cfg->prompt, u->service) ? "in a prompt, polling after Enter"
+                                                          : "as an info message, then polling");
+    if (cfg->max_wait >= SSHD_LOGIN_GRACE_TIME)
+        printf("warning:             max_wait %ds is not below sshd's default LoginGraceTime (%ds): "
+               "sshd would cut SSH logins off first\n", cfg->max_wait, SSHD_LOGIN_GRACE_TIME);
+    if (!getpwnam(u->user)) {
+        printf("user:                %s: NO SUCH USER (the module answers PAM_USER_UNKNOWN)\n", u->user);
+        ok = false;
+    } else {
+        printf("user:                %s\n", u->user);
+    }
+    if (template_expand(u->subject ? u->subject : cfg->subject, &vars, 0, &subject) != RES_OK || !*subject ||
+        login_hint_build(cfg->login_hint_format, cfg->issuer, subject, &hint) != RES_OK) {
+        printf("login hint:          cannot be built from subject = \"%s\"\n", u->subject ? u->subject : cfg->subject);
+        ok = false;
+    } else {
+        printf("subject:             %s\n", subject);
+        printf("login hint (%s): %s\n", name_of(hint_names, cfg->login_hint_format), hint);
+    }
+    if (binding_message_build(cfg->binding_message, &vars, binding) == RES_OK)
+        printf("binding message:     %s   (template \"%s\"; the code changes every login)\n", binding,
+               cfg->binding_message);
+    free(subject);
+    free(hint);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"login", no_argument, NULL, 'l'},
+        {"service", required_argument, NULL, 's'}, {"rhost", required_argument, NULL, 'r'},
+        {"tty", required_argument, NULL, 't'}, {"command", required_argument, NULL, 'C'},
+        {"debug", no_argument, NULL, 'd'}, {"offline", no_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    const char *path = CONFIG_DEFAULT_PATH;
+    struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL};
+    char *mapped = NULL;
+    struct logger log = {stderr_log, NULL, false};
+    bool login = false, offline = false;
+    struct config cfg;
+    char err[1024];
+    int opt, rc;
+
+    while ((opt = getopt_long(argc, argv, "c:ls:r:t:C:doh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 'l': login = true; break;
+        case 's': u.service = optarg; break;
+        case 'r': u.rhost = optarg; break;
+        case 't': u.tty = optarg; break;
+        case 'C': u.command = optarg; break;
+        case 'd': log.debug = true; break;
+        case 'o': offline = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    u.user = argv[optind];
+    if (!u.tty && isatty(STDIN_FILENO))
+        u.tty = ttyname(STDIN_FILENO);
+
+    /* The same checks the module makes: root-owned files, secret files not readable by others. */
+    config_defaults(&cfg);
+    if (config_load(path, 0, &cfg, err, sizeof(err)) != RES_OK) {
+        fprintf(stderr, "pam_ciba-check: invalid configuration: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
+    if (cfg.subject_map_file) {
+        struct subject_map_cache maps = SUBJECT_MAP_CACHE_INIT;
+        result m = subject_map_lookup(&maps, cfg.subject_map_file, 0, u.user, &mapped, err, sizeof(err));
+        subject_map_cache_clear(&maps);
+        if (m == RES_CONFIG) {
+            fprintf(stderr, "pam_ciba-check: invalid subject map: %s\n", err);
+            config_free(&cfg);
+            return 2;
+        }
+        if (m != RES_OK)
+            printf("subject map:         %s is not in %s (unmapped = %s)\n", u.user, cfg.subject_map_file,
+                   cfg.unmapped == UNMAPPED_IGNORE ? "ignore: the module answers PAM_IGNORE"
+                                                   : "deny: the module answers PAM_USER_UNKNOWN");
+        u.subject = mapped;
+    }
+    rc = show(path, &cfg, &u, offline, &log) && (!cfg.subject_map_file || mapped) ? 0 : 1;
+    if (login && rc == 0) {
+        struct approval_ui ui = {term_info, term_prompt_enter, term_prompt_secret, NULL};
+        struct approval_env env = {NULL, NULL, &log, 0};
+        struct approval_report rep;
+        result r;
+
+        printf("\nSending a real approval request for %s; Ctrl-C cancels.\n", u.user);
+        fflush(stdout);
+        r = approval_run(&cfg, &u, &ui, &env, &rep);
+        printf("outcome:             %s (%s)\n", result_name(r), rep.reason);
+        rc = r == RES_OK ? 0 : 1;
+    }
+    free(mapped);
+    config_free(&cfg);
+    return rc;
+}
