@@ -104,8 +104,11 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
 
         log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
         r = ciba_start(&c, &req, &pending, rep->reason, sizeof(rep->reason));
-        if (r != RES_OK)
+        if (r != RES_OK) {
+            /* No answer at all (status 0) or a 5xx; a 429 is not "unreachable". */
+            rep->unreachable = r == RES_UNAVAILABLE && (pending.bc_status == 0 || pending.bc_status >= 500);
             goto out;
+        }
         r = tell_user(cfg, ui, rep->binding_message, env->log);
         if (r != RES_OK) {
             snprintf(rep->reason, sizeof(rep->reason), "conversation failed while showing the message");

@@ -8,6 +8,8 @@
 #include "result.h"
 #include "template.h"
 
+#include <stdbool.h>
+
 /* Who is logging in, and where from. Strings may be NULL. */
 struct approval_user {
     const char *user;
@@ -36,6 +38,9 @@ struct approval_env {
 struct approval_report {
     char reason[320];
     char binding_message[BINDING_MESSAGE_MAX + 1];
+    /* The provider could not be reached, or answered 5xx, before it accepted any
+     * request: the only failure failmode = "safe" may soften. */
+    bool unreachable;
 };
 
 result approval_run(const struct config *cfg, const struct approval_user *u,

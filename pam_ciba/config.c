@@ -26,6 +26,7 @@ struct key_spec {
 static const char *const client_auth_names[] = {"client_secret_post", "client_secret_basic", NULL};
 static const char *const hint_format_names[] = {"iss_sub", "plain", NULL};
 static const char *const prompt_names[] = {"auto", "enter", "none", NULL};
+static const char *const failmode_names[] = {"secure", "safe", NULL};
 
 #define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
 #define INT(k, f, lo, hi) {k, KEY_INT, offsetof(struct config, f), lo, hi, NULL}
@@ -53,6 +54,7 @@ static const struct key_spec keys[] = {
     INT("connect_timeout", connect_timeout, 1, 60),
     INT("request_timeout", request_timeout, 1, 120),
     INT("max_wait", max_wait, 5, 3600),
+    ENUM("failmode", failmode, failmode_names),
 };
 
 static const struct key_spec *find_key(const char *name)
@@ -72,6 +74,7 @@ void config_defaults(struct config *cfg)
     cfg->connect_timeout = 5;
     cfg->request_timeout = 10;
     cfg->max_wait = 110;
+    cfg->failmode = FAILMODE_SECURE;
 }
 
 void config_free(struct config *cfg)

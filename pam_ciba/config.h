@@ -13,6 +13,8 @@
 enum client_auth { CLIENT_AUTH_SECRET_POST, CLIENT_AUTH_SECRET_BASIC };
 enum hint_format { HINT_ISS_SUB, HINT_PLAIN };
 enum prompt_mode { PROMPT_AUTO, PROMPT_ENTER, PROMPT_NONE };
+/* What an unreachable provider means: refuse (secure) or let the rest of the stack decide (safe). */
+enum failmode { FAILMODE_SECURE, FAILMODE_SAFE };
 
 struct config {
     char *issuer;
@@ -35,6 +37,7 @@ struct config {
     int connect_timeout;          /* seconds, per HTTP request */
     int request_timeout;          /* seconds, per HTTP request */
     int max_wait;                 /* seconds, whole login */
+    int failmode;                 /* enum failmode */
 };
 
 /* Load and validate path. Files must be regular, owned by trusted_uid (root for the

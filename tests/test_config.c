@@ -190,6 +190,24 @@ static void test_permissions(void **state)
     unlink(secret_path);
 }
 
+static void test_failmode(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.failmode, FAILMODE_SECURE);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "failmode = \"safe\";\n", 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.failmode, FAILMODE_SAFE);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "failmode = \"secure\";\n", 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.failmode, FAILMODE_SECURE);
+    config_free(&cfg);
+    expect_error(BASE "failmode = \"open\";\n", "failmode: unknown value");
+    expect_error(BASE "failmode = 1;\n", "failmode: must be a string");
+}
+
 static void test_size_cap(void **state)
 {
     struct config cfg;
@@ -231,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_file_line_key),
         cmocka_unit_test(test_permissions),
         cmocka_unit_test(test_size_cap),
+        cmocka_unit_test(test_failmode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
