@@ -54,12 +54,15 @@ static json_object *parse_object(const struct http_response *r)
     return o;
 }
 
+/* NULL also for a string holding "\u0000": as C text it would silently be cut short. */
 static const char *get_string(json_object *o, const char *key)
 {
     json_object *v;
+    const char *s;
     if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
-    return json_object_get_string(v);
+    s = json_object_get_string(v);
+    return s && strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
 }
 
 /* Copy a provider-chosen word into reason, escaping anything unprintable. */

@@ -33,12 +33,19 @@ static json_object *decode_object(const char *part, size_t len)
     return o;
 }
 
+/* A JSON string as C text; NULL if it holds "\u0000", which would cut every comparison short. */
+static const char *c_string(json_object *v)
+{
+    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+    return s && strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
+}
+
 static const char *str_claim(json_object *o, const char *key)
 {
     json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+    if (!json_object_object_get_ex(o, key, &v))
         return NULL;
-    return json_object_get_string(v);
+    return c_string(v);
 }
 
 /* NumericDate: an integer or a finite number of seconds. */
@@ -68,17 +75,17 @@ static result check_audience(json_object *payload, const char *client_id, char *
         return RES_INVALID_TOKEN;
     }
     if (json_object_is_type(aud, json_type_string)) {
-        found = strcmp(json_object_get_string(aud), client_id) == 0;
+        found = c_string(aud) && strcmp(c_string(aud), client_id) == 0;
         count = 1;
     } else if (json_object_is_type(aud, json_type_array)) {
         count = json_object_array_length(aud);
         for (size_t i = 0; i < count; i++) {
             json_object *a = json_object_array_get_idx(aud, i);
-            if (!json_object_is_type(a, json_type_string)) {
+            if (!c_string(a)) {
                 snprintf(reason, len, "id_token: aud holds a non-string");
                 return RES_INVALID_TOKEN;
             }
-            if (strcmp(json_object_get_string(a), client_id) == 0)
+            if (strcmp(c_string(a), client_id) == 0)
                 found = true;
         }
     }
@@ -86,7 +93,8 @@ static result check_audience(json_object *payload, const char *client_id, char *
         snprintf(reason, len, "id_token: aud does not contain our client_id");
         return RES_INVALID_TOKEN;
     }
-    if ((count > 1 && !azp) || (azp && strcmp(azp, client_id) != 0)) {
+    if ((count > 1 && !azp) || (azp && strcmp(azp, client_id) != 0) ||
+        (!azp && json_object_object_get_ex(payload, "azp", NULL))) {
         snprintf(reason, len, "id_token: azp missing or not our client_id");
         return RES_INVALID_TOKEN;
     }

@@ -193,6 +193,7 @@ static void test_start_errors(void **state)
     start_fails(200, NULL, "{\"auth_req_id\":\"\",\"expires_in\":120}", RES_PROTOCOL, "auth_req_id");
     start_fails(200, NULL, "{\"auth_req_id\":7,\"expires_in\":120}", RES_PROTOCOL, "auth_req_id");
     start_fails(200, NULL, "{\"auth_req_id\":\"a b\",\"expires_in\":120}", RES_PROTOCOL, "auth_req_id");
+    start_fails(200, NULL, "{\"auth_req_id\":\"x\\u0000y\",\"expires_in\":120}", RES_PROTOCOL, "auth_req_id");
     start_fails(200, NULL, "{\"auth_req_id\":\"x\",\"expires_in\":-1}", RES_PROTOCOL, "expires_in");
     start_fails(200, NULL, "{\"auth_req_id\":\"x\",\"expires_in\":\"120\"}", RES_PROTOCOL, "expires_in");
     start_fails(200, NULL, "{\"auth_req_id\":\"x\"}", RES_PROTOCOL, "expires_in");
