@@ -168,5 +168,7 @@ case "$cmd" in
   build) need_root "$cmd" "$@"; deps; build ;;
   check) need_root "$cmd" "$@"; deps; build; check ;;
   demo) need_root "$cmd" "$@"; deps; build; demo "$@" ;;
-  *) echo "usage: $0 demo [--deny] | check | build | deps" >&2; exit 2 ;;
+  # Longer fuzzing than check does: ./dev.sh fuzz [SECONDS_PER_TARGET] [TARGET...]
+  fuzz) need_root "$cmd" "$@"; deps; bash "$ROOT/tests/fuzz/run.sh" "$BUILD/fuzz" "${1:-300}s" "${@:2}" ;;
+  *) echo "usage: $0 demo [--deny] | check | build | deps | fuzz [SECONDS] [TARGET...]" >&2; exit 2 ;;
 esac
