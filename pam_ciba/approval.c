@@ -1,6 +1,8 @@
 /* The approval flow: hint and message, bc-authorize, tell the user, poll, verify. */
 #include "approval.h"
 #include "ciba.h"
+#include "client_auth.h"
+#include "provider.h"
 #include "idtoken.h"
 #include "login_hint.h"
 #include "wipe.h"
@@ -45,6 +47,19 @@ static result tell_user(const struct config *cfg, const struct approval_ui *ui, 
     return st == UI_FAILED ? RES_CONV : RES_OK;
 }
 
+static result ask_user_code(const struct approval_ui *ui, char **code)
+{
+    *code = NULL;
+    if (!ui || !ui->prompt_secret || ui->prompt_secret(ui->ctx, "User code: ", code) != UI_OK || !*code)
+        return RES_CONV;
+    if (!**code || strlen(*code) > 256 || strpbrk(*code, "\r\n")) {
+        wipe_free_str(*code);
+        *code = NULL;
+        return RES_CONV;
+    }
+    return RES_OK;
+}
+
 result approval_run(const struct config *cfg, const struct approval_user *u,
                     const struct approval_ui *ui, const struct approval_env *env,
                     struct approval_report *rep)
@@ -58,10 +73,12 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     const struct transport *transport = env->transport;
     struct ciba_pending pending = {0};
     struct ciba_tokens tokens = {0};
-    char *subject = NULL, *hint = NULL;
+    struct provider prov;
+    char *subject = NULL, *hint = NULL, *user_code = NULL;
     result r;
 
     memset(rep, 0, sizeof(*rep));
+    provider_init(&prov, cfg, NULL, clk, env->log, env->cache_owner);
     host_names(host_full, sizeof(host_full), host_short, sizeof(host_short));
     r = binding_code_generate(code);
     if (r != RES_OK) {
@@ -85,7 +102,9 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         goto out;
     }
     if (!transport) {
-        struct http_options o = {cfg->ca_file, cfg->connect_timeout, cfg->request_timeout, 0};
+        struct http_options o = {cfg->ca_file, cfg->connect_timeout, cfg->request_timeout, 0,
+                                 cfg->client_auth == CLIENT_AUTH_TLS_CLIENT_AUTH ? cfg->tls_client_cert : NULL,
+                                 cfg->client_auth == CLIENT_AUTH_TLS_CLIENT_AUTH ? cfg->tls_client_key_pem : NULL};
         http = http_client_new(&o);
         if (!http) {
             snprintf(rep->reason, sizeof(rep->reason), "cannot initialise libcurl");
@@ -95,11 +114,32 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         real = http_client_transport(http);
         transport = &real;
     }
+    /* Endpoints and keys first (usually from the cache): a provider we cannot verify
+     * should not get a request the user is asked to approve. */
+    prov.transport = transport;
+    r = provider_resolve(&prov, rep->reason, sizeof(rep->reason));
+    if (r == RES_OK)
+        r = provider_load_keys(&prov, rep->reason, sizeof(rep->reason));
+    if (r != RES_OK) {
+        /* No answer at all (status 0) or a 5xx; a 429 is not "unreachable". */
+        rep->unreachable = r == RES_UNAVAILABLE && (prov.last_status == 0 || prov.last_status >= 500);
+        goto out;
+    }
+    if (cfg->user_code) {
+        r = ask_user_code(ui, &user_code);
+        if (r != RES_OK) {
+            snprintf(rep->reason, sizeof(rep->reason), "no user code entered");
+            goto out;
+        }
+    }
     {
-        struct ciba_client c = {transport, clk, env->log, cfg->bc_endpoint, cfg->token_endpoint,
-                                cfg->client_id, cfg->client_secret, (enum client_auth)cfg->client_auth};
+        struct client_credentials creds = {(enum client_auth)cfg->client_auth, cfg->client_id, cfg->client_secret,
+                                           cfg->private_key_pem, cfg->key_id, cfg->issuer};
+        struct ciba_client c = {transport, clk, env->log, prov.bc_endpoint, prov.token_endpoint, &creds};
         struct ciba_request req = {cfg->scope, hint, rep->binding_message, cfg->audience, cfg->resource,
-                                   cfg->authorization_details, cfg->requested_expiry};
+                                   cfg->authorization_details, cfg->requested_expiry, cfg->acr_values,
+                                   user_code};
+        struct jws_verifier verifier = provider_verifier(&prov);
         struct idtoken_expect expect;
 
         log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
@@ -117,14 +157,17 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         r = ciba_poll(&c, &pending, deadline, &tokens, rep->reason, sizeof(rep->reason));
         if (r != RES_OK)
             goto out;
-        expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx), 0};
-        r = idtoken_verify(tokens.id_token, NULL, &expect, rep->reason, sizeof(rep->reason));
+        expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),
+                                         cfg->clock_skew};
+        r = idtoken_verify(tokens.id_token, &verifier, &expect, rep->reason, sizeof(rep->reason));
         if (r == RES_OK)
             snprintf(rep->reason, sizeof(rep->reason), "id_token verified");
     }
 out:
     ciba_tokens_clear(&tokens);
     ciba_pending_clear(&pending);
+    provider_free(&prov);
+    wipe_free_str(user_code);
     http_client_free(http);
     free(subject);
     free(hint);

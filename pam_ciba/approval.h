@@ -7,6 +7,7 @@
 #include "logger.h"
 #include "result.h"
 #include "template.h"
+#include <sys/types.h>
 
 #include <stdbool.h>
 
@@ -25,6 +26,8 @@ enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
 struct approval_ui {
     int (*info)(void *ctx, const char *msg);
     int (*prompt_enter)(void *ctx, const char *msg); /* show msg, wait for Enter */
+    /* Ask for a hidden answer (the user_code); *answer is malloc'd, wipe it. */
+    int (*prompt_secret)(void *ctx, const char *msg, char **answer);
     void *ctx;
 };
 
@@ -32,14 +35,15 @@ struct approval_env {
     const struct transport *transport; /* NULL: real HTTPS from the config */
     const struct clock *clock;         /* NULL: clock_real */
     const struct logger *log;          /* may be NULL */
+    uid_t cache_owner;                 /* owner of cache_dir and its files: root (0) in the module */
 };
 
 /* What happened, for the decision log line. */
 struct approval_report {
     char reason[320];
     char binding_message[BINDING_MESSAGE_MAX + 1];
-    /* The provider could not be reached, or answered 5xx, before it accepted any
-     * request: the only failure failmode = "safe" may soften. */
+    /* The provider (discovery, JWKS or bc-authorize) could not be reached, or answered
+     * 5xx, before it accepted any request: the only failure failmode = "safe" may soften. */
     bool unreachable;
 };
 

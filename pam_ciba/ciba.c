@@ -1,6 +1,7 @@
 /* CIBA poll mode (OpenID Connect CIBA Core 1.0): request, answers, and the poll loop. */
 #include "ciba.h"
 #include "form.h"
+#include "json_util.h"
 #include "wipe.h"
 
 #include <json-c/json.h>
@@ -12,17 +13,9 @@
 
 #define GRANT_TYPE_CIBA "urn:openid:params:grant-type:ciba"
 
-/* Client authentication (client_secret_post or _basic) on a form about to be sent. */
 static result add_client_auth(const struct ciba_client *c, struct form *f, char **authorization)
 {
-    *authorization = NULL;
-    if (c->client_auth == CLIENT_AUTH_SECRET_BASIC) {
-        *authorization = form_basic_auth(c->client_id, c->client_secret);
-        return *authorization ? RES_OK : RES_INTERNAL;
-    }
-    form_add(f, "client_id", c->client_id);
-    form_add(f, "client_secret", c->client_secret);
-    return RES_OK;
+    return client_auth_apply(c->creds, c->clock->wall(c->clock->ctx), f, authorization);
 }
 
 static bool is_json(const struct http_response *r)
@@ -32,37 +25,10 @@ static bool is_json(const struct http_response *r)
            (r->content_type[n] == '\0' || r->content_type[n] == ';' || r->content_type[n] == ' ');
 }
 
-/* Parse a whole body as one JSON object; NULL if it is anything else. */
+/* The body as one JSON object; NULL for anything else. */
 static json_object *parse_object(const struct http_response *r)
 {
-    struct json_tokener *tok;
-    json_object *o;
-
-    if (!r->body || r->len == 0 || r->len > (size_t)0x7fffffff || strlen(r->body) != r->len)
-        return NULL;
-    tok = json_tokener_new();
-    if (!tok)
-        return NULL;
-    o = json_tokener_parse_ex(tok, r->body, (int)r->len);
-    if (o && (json_tokener_get_error(tok) != json_tokener_success ||
-              r->body[tok->char_offset + strspn(r->body + tok->char_offset, " \t\r\n")] != '\0' ||
-              !json_object_is_type(o, json_type_object))) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
-/* NULL also for a string holding "\u0000": as C text it would silently be cut short. */
-static const char *get_string(json_object *o, const char *key)
-{
-    json_object *v;
-    const char *s;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    s = json_object_get_string(v);
-    return s && strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
+    return r->body ? json_parse_object(r->body, r->len) : NULL;
 }
 
 /* Copy a provider-chosen word into reason, escaping anything unprintable. */
@@ -95,7 +61,7 @@ result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pe
     }
     o = is_json(resp) ? parse_object(resp) : NULL;
     if (resp->status != 200) {
-        const char *err = o ? get_string(o, "error") : NULL;
+        const char *err = o ? json_get_str(o, "error") : NULL;
         if (resp->status >= 400 && resp->status < 500 && err) {
             reason_with(reason, reasonlen, "bc-authorize refused: ", err);
             r = RES_REJECTED;
@@ -110,10 +76,10 @@ result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pe
         goto out;
     }
     if (json_object_object_get_ex(o, "error", NULL)) {
-        reason_with(reason, reasonlen, "bc-authorize: HTTP 200 carrying error ", get_string(o, "error"));
+        reason_with(reason, reasonlen, "bc-authorize: HTTP 200 carrying error ", json_get_str(o, "error"));
         goto out;
     }
-    id = get_string(o, "auth_req_id");
+    id = json_get_str(o, "auth_req_id");
     if (!id || !*id || strlen(id) > CIBA_MAX_AUTH_REQ_ID || !printable_ascii(id)) {
         snprintf(reason, reasonlen, "bc-authorize: missing or invalid auth_req_id");
         goto out;
@@ -138,24 +104,20 @@ result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pe
     out->auth_req_id = strdup(id);
     r = out->auth_req_id ? RES_OK : RES_INTERNAL;
 out:
-    if (o) {
-        /* The parsed copy of auth_req_id must not linger either. */
-        id = get_string(o, "auth_req_id");
-        if (id)
-            explicit_bzero((char *)id, strlen(id));
-        json_object_put(o);
-    }
+    /* The parsed copy of auth_req_id must not linger either. */
+    json_wipe_member(o, "auth_req_id");
+    json_object_put(o);
     return r;
 }
 
 static char *take_token(json_object *o, const char *key)
 {
-    const char *v = get_string(o, key);
+    const char *v = json_get_str(o, key);
     char *copy;
     if (!v || !*v || strlen(v) > CIBA_MAX_TOKEN)
         return NULL;
     copy = strdup(v);
-    explicit_bzero((char *)v, strlen(v));
+    json_wipe_member(o, key);
     return copy;
 }
 
@@ -182,7 +144,7 @@ enum poll_answer ciba_parse_token_response(const struct http_response *resp,
         snprintf(reason, reasonlen, "token endpoint: HTTP %ld with no JSON object", resp->status);
         return POLL_FINAL;
     }
-    err = get_string(o, "error");
+    err = json_get_str(o, "error");
     if (resp->status == 200) {
         if (json_object_object_get_ex(o, "error", NULL)) {
             reason_with(reason, reasonlen, "token endpoint: HTTP 200 carrying error ", err);
@@ -215,15 +177,10 @@ enum poll_answer ciba_parse_token_response(const struct http_response *resp,
     } else {
         snprintf(reason, reasonlen, "token endpoint: unexpected HTTP %ld", resp->status);
     }
-    {
-        /* Wipe json-c's copies of any token strings before freeing. */
-        const char *keys[] = {"access_token", "id_token", "refresh_token"};
-        for (size_t i = 0; i < 3; i++) {
-            const char *v = get_string(o, keys[i]);
-            if (v)
-                explicit_bzero((char *)v, strlen(v));
-        }
-    }
+    /* Wipe json-c's copies of the tokens before freeing. */
+    json_wipe_member(o, "access_token");
+    json_wipe_member(o, "id_token");
+    json_wipe_member(o, "refresh_token");
     json_object_put(o);
     return a;
 }
@@ -240,8 +197,10 @@ result ciba_start(const struct ciba_client *c, const struct ciba_request *req,
     memset(out, 0, sizeof(*out));
     form_init(&f);
     r = add_client_auth(c, &f, &authorization);
-    if (r != RES_OK)
+    if (r != RES_OK) {
+        snprintf(reason, reasonlen, "cannot build client authentication");
         goto out;
+    }
     form_add(&f, "scope", req->scope);
     form_add(&f, "login_hint", req->login_hint);
     form_add(&f, "binding_message", req->binding_message);
@@ -252,6 +211,8 @@ result ciba_start(const struct ciba_client *c, const struct ciba_request *req,
         form_add(&f, "requested_expiry", expiry);
     }
     form_add(&f, "authorization_details", req->authorization_details);
+    form_add(&f, "acr_values", req->acr_values);
+    form_add(&f, "user_code", req->user_code);
     if (!form_body(&f)) {
         r = RES_INTERNAL;
         snprintf(reason, reasonlen, "out of memory");

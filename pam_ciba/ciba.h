@@ -1,6 +1,7 @@
 /* OpenID Connect CIBA poll mode: the back-channel request and the token polling loop. */
 #ifndef PAM_CIBA_CIBA_H
 #define PAM_CIBA_CIBA_H
+#include "client_auth.h"
 #include "clock.h"
 #include "config.h"
 #include "http.h"
@@ -18,9 +19,7 @@ struct ciba_client {
     const struct logger *log;       /* may be NULL */
     const char *bc_endpoint;
     const char *token_endpoint;
-    const char *client_id;
-    const char *client_secret;
-    enum client_auth client_auth;
+    const struct client_credentials *creds;
 };
 
 struct ciba_request {
@@ -31,6 +30,8 @@ struct ciba_request {
     const char *resource;               /* optional */
     const char *authorization_details;  /* optional JSON array */
     int requested_expiry;               /* 0 = not sent */
+    const char *acr_values;             /* optional */
+    const char *user_code;              /* optional; a secret the user typed */
 };
 
 /* An accepted back-channel request that is waiting for the user. */

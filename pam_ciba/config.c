@@ -1,5 +1,6 @@
 /* Loads /etc/security/pam_ciba.conf: safe open, size cap, strict keys, validation. */
 #include "config.h"
+#include "json_util.h"
 #include "template.h"
 #include "wipe.h"
 
@@ -7,13 +8,17 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libconfig.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { KEY_STRING, KEY_INT, KEY_ENUM };
+enum key_type { KEY_STRING, KEY_INT, KEY_ENUM, KEY_BOOL, KEY_LIST };
 
 struct key_spec {
     const char *name;
@@ -23,14 +28,17 @@ struct key_spec {
     const char *const *choices; /* KEY_ENUM names, index = value */
 };
 
-static const char *const client_auth_names[] = {"client_secret_post", "client_secret_basic", NULL};
-static const char *const hint_format_names[] = {"iss_sub", "plain", NULL};
+static const char *const client_auth_names[] = {"client_secret_post", "client_secret_basic",
+                                                "private_key_jwt", "tls_client_auth", NULL};
+static const char *const hint_format_names[] = {"iss_sub", "plain", "email", NULL};
 static const char *const prompt_names[] = {"auto", "enter", "none", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
 
 #define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
 #define INT(k, f, lo, hi) {k, KEY_INT, offsetof(struct config, f), lo, hi, NULL}
 #define ENUM(k, f, names) {k, KEY_ENUM, offsetof(struct config, f), 0, 0, names}
+#define BOOL(k, f) {k, KEY_BOOL, offsetof(struct config, f), 0, 1, NULL}
+#define LIST(k, f) {k, KEY_LIST, offsetof(struct config, f), 0, 0, NULL}
 
 /* The config contract: every accepted key. Anything else is an error. */
 static const struct key_spec keys[] = {
@@ -54,8 +62,27 @@ static const struct key_spec keys[] = {
     INT("connect_timeout", connect_timeout, 1, 60),
     INT("request_timeout", request_timeout, 1, 120),
     INT("max_wait", max_wait, 5, 3600),
+    BOOL("discovery", discovery),
+    STR("jwks_uri", jwks_uri),
+    STR("cache_dir", cache_dir),
+    INT("cache_ttl", cache_ttl, 0, 604800),
+    LIST("id_token_algs", id_token_algs),
+    STR("id_token_signed_response_alg", id_token_signed_response_alg),
+    INT("clock_skew", clock_skew, 0, 600),
+    STR("private_key_file", private_key_file),
+    STR("key_id", key_id),
+    STR("tls_client_cert", tls_client_cert),
+    STR("tls_client_key", tls_client_key),
+    STR("acr_values", acr_values),
+    BOOL("user_code", user_code),
     ENUM("failmode", failmode, failmode_names),
 };
+
+/* JWS algorithms the module can verify; "none" and unknown names are refused. */
+static const char *const known_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                                         "ES256", "ES384", "EdDSA", "HS256", NULL};
+static const char *const default_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                                           "ES256", "ES384", "EdDSA", NULL};
 
 static const struct key_spec *find_key(const char *name)
 {
@@ -75,6 +102,40 @@ void config_defaults(struct config *cfg)
     cfg->request_timeout = 10;
     cfg->max_wait = 110;
     cfg->failmode = FAILMODE_SECURE;
+    cfg->discovery = -1;
+    cfg->cache_ttl = 3600;
+    cfg->clock_skew = 60;
+}
+
+static void free_list(char **list)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        free(list[i]);
+    free(list);
+}
+
+static char **copy_list(const char *const *src)
+{
+    size_t n = 0;
+    char **out;
+    while (src[n])
+        n++;
+    out = calloc(n + 1, sizeof(*out));
+    for (size_t i = 0; out && i < n; i++) {
+        if (!(out[i] = strdup(src[i]))) {
+            free_list(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
 }
 
 void config_free(struct config *cfg)
@@ -82,11 +143,15 @@ void config_free(struct config *cfg)
     if (!cfg)
         return;
     wipe_free_str(cfg->client_secret);
+    wipe_free_str(cfg->private_key_pem);
+    wipe_free_str(cfg->tls_client_key_pem);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (keys[i].type == KEY_STRING) {
             char **p = (char **)((char *)cfg + keys[i].offset);
             if (*p != cfg->client_secret)
                 free(*p);
+        } else if (keys[i].type == KEY_LIST) {
+            free_list(*(char ***)((char *)cfg + keys[i].offset));
         }
     }
     config_defaults(cfg);
@@ -258,6 +323,36 @@ static result set_key(struct config *cfg, const struct key_spec *k, config_setti
         snprintf(err, errlen, "%s:%d: %s: unknown value \"%.64s\"", path, line, k->name, v);
         return RES_CONFIG;
     }
+    case KEY_BOOL:
+        if (type != CONFIG_TYPE_BOOL) {
+            snprintf(err, errlen, "%s:%d: %s: must be true or false", path, line, k->name);
+            return RES_CONFIG;
+        }
+        *(int *)((char *)cfg + k->offset) = config_setting_get_bool(s) ? 1 : 0;
+        return RES_OK;
+    case KEY_LIST: {
+        char ***dst = (char ***)((char *)cfg + k->offset);
+        int n = config_setting_length(s);
+        if ((type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) || n < 1 || n > 64) {
+            snprintf(err, errlen, "%s:%d: %s: must be a non-empty list of strings, e.g. [\"a\", \"b\"]",
+                     path, line, k->name);
+            return RES_CONFIG;
+        }
+        free_list(*dst);
+        *dst = calloc((size_t)n + 1, sizeof(char *));
+        if (!*dst)
+            return RES_INTERNAL;
+        for (int i = 0; i < n; i++) {
+            const char *v = config_setting_get_string_elem(s, i);
+            if (!v) {
+                snprintf(err, errlen, "%s:%d: %s: element %d is not a string", path, line, k->name, i);
+                return RES_CONFIG;
+            }
+            if (!((*dst)[i] = strdup(v)))
+                return RES_INTERNAL;
+        }
+        return RES_OK;
+    }
     }
     return RES_INTERNAL;
 }
@@ -290,21 +385,38 @@ static char *join_url(const char *base, const char *suffix)
     return out;
 }
 
+/* The key parses and is of a type client_assert.c can sign with. */
+static bool private_key_usable(const char *pem)
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"") : NULL;
+    bool ok = false;
+
+    if (pk) {
+        int id = EVP_PKEY_get_base_id(pk);
+        char group[64] = "";
+        size_t glen = 0;
+        if (id == EVP_PKEY_RSA)
+            ok = EVP_PKEY_get_bits(pk) >= 2048;
+        else if (id == EVP_PKEY_ED25519)
+            ok = true;
+        else if (id == EVP_PKEY_EC &&
+                 EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen))
+            ok = strcmp(group, "prime256v1") == 0 || strcmp(group, "secp384r1") == 0;
+    }
+    EVP_PKEY_free(pk);
+    BIO_free(bio);
+    ERR_clear_error();
+    return ok;
+}
+
 static result validate_authorization_details(const char *text, char *why, size_t whylen)
 {
-    struct json_tokener *tok = json_tokener_new();
-    json_object *arr;
+    json_object *arr = json_parse_exact(text, strlen(text));
     result r = RES_CONFIG;
 
-    if (!tok)
-        return RES_INTERNAL;
-    arr = json_tokener_parse_ex(tok, text, (int)strlen(text));
-    if (!arr || json_tokener_get_error(tok) != json_tokener_success) {
+    if (!arr) {
         snprintf(why, whylen, "not valid JSON");
-        goto out;
-    }
-    if (tok->char_offset < (int)strlen(text) && text[tok->char_offset + strspn(text + tok->char_offset, " \t\r\n")]) {
-        snprintf(why, whylen, "trailing data after the JSON array");
         goto out;
     }
     if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0) {
@@ -322,7 +434,6 @@ static result validate_authorization_details(const char *text, char *why, size_t
     r = RES_OK;
 out:
     json_object_put(arr);
-    json_tokener_free(tok);
     return r;
 }
 
@@ -339,13 +450,20 @@ static result finish(struct config *cfg, config_t *lc, const char *path, uid_t t
         FAIL("issuer", "required key is missing");
     if (!is_https_url(cfg->issuer))
         FAIL("issuer", "must be an https:// URL");
-    if (!cfg->bc_endpoint && !(cfg->bc_endpoint = join_url(cfg->issuer, "bc-authorize")))
-        return RES_INTERNAL;
-    if (!cfg->token_endpoint && !(cfg->token_endpoint = join_url(cfg->issuer, "oauth/token")))
-        return RES_INTERNAL;
-    if (!is_https_url(cfg->bc_endpoint))
+    /* Discovery is on unless the admin named the endpoints; explicit keys always win. */
+    if (cfg->discovery < 0)
+        cfg->discovery = !(cfg->bc_endpoint || cfg->token_endpoint);
+    if (!cfg->discovery) {
+        if (!cfg->bc_endpoint && !(cfg->bc_endpoint = join_url(cfg->issuer, "bc-authorize")))
+            return RES_INTERNAL;
+        if (!cfg->token_endpoint && !(cfg->token_endpoint = join_url(cfg->issuer, "oauth/token")))
+            return RES_INTERNAL;
+        if (!cfg->jwks_uri && !(cfg->jwks_uri = join_url(cfg->issuer, ".well-known/jwks.json")))
+            return RES_INTERNAL;
+    }
+    if (cfg->bc_endpoint && !is_https_url(cfg->bc_endpoint))
         FAIL("backchannel_authentication_endpoint", "must be an https:// URL");
-    if (!is_https_url(cfg->token_endpoint))
+    if (cfg->token_endpoint && !is_https_url(cfg->token_endpoint))
         FAIL("token_endpoint", "must be an https:// URL");
     if (!cfg->client_id || !*cfg->client_id)
         FAIL("client_id", "required key is missing");
@@ -370,9 +488,66 @@ static result finish(struct config *cfg, config_t *lc, const char *path, uid_t t
             FAIL("client_secret_file", "%s must hold the secret on a single line", cfg->client_secret_file);
         }
         cfg->client_secret = buf;
-    } else {
-        FAIL("client_secret", "required: set client_secret or client_secret_file");
     }
+    switch (cfg->client_auth) {
+    case CLIENT_AUTH_SECRET_POST:
+    case CLIENT_AUTH_SECRET_BASIC:
+        if (!cfg->client_secret)
+            FAIL("client_secret", "required: set client_secret or client_secret_file");
+        break;
+    case CLIENT_AUTH_PRIVATE_KEY_JWT: {
+        char ferr[512];
+        if (!cfg->private_key_file)
+            FAIL("private_key_file", "required for client_auth = \"private_key_jwt\"");
+        if (read_protected_file(cfg->private_key_file, trusted_uid, true, KEY_MAX_FILE_SIZE,
+                                &cfg->private_key_pem, NULL, ferr, sizeof(ferr)) != RES_OK)
+            FAIL("private_key_file", "%s", ferr);
+        if (!private_key_usable(cfg->private_key_pem))
+            FAIL("private_key_file", "%s is not a PEM RSA (>= 2048 bits), EC P-256/P-384 or Ed25519 private key",
+                 cfg->private_key_file);
+        break;
+    }
+    case CLIENT_AUTH_TLS_CLIENT_AUTH: {
+        char ferr[512];
+        if (!cfg->tls_client_cert)
+            FAIL("tls_client_cert", "required for client_auth = \"tls_client_auth\"");
+        if (!cfg->tls_client_key)
+            FAIL("tls_client_key", "required for client_auth = \"tls_client_auth\"");
+        if (access(cfg->tls_client_cert, R_OK) != 0)
+            FAIL("tls_client_cert", "%s is not readable", cfg->tls_client_cert);
+        if (read_protected_file(cfg->tls_client_key, trusted_uid, true, KEY_MAX_FILE_SIZE,
+                                &cfg->tls_client_key_pem, NULL, ferr, sizeof(ferr)) != RES_OK)
+            FAIL("tls_client_key", "%s", ferr);
+        break;
+    }
+    }
+    if (cfg->id_token_signed_response_alg) {
+        if (!in_list(known_algs, cfg->id_token_signed_response_alg))
+            FAIL("id_token_signed_response_alg", "unsupported algorithm \"%.32s\"", cfg->id_token_signed_response_alg);
+        if (strcmp(cfg->id_token_signed_response_alg, "HS256") == 0 && !cfg->client_secret)
+            FAIL("id_token_signed_response_alg", "HS256 needs client_secret as its key");
+    }
+    if (!cfg->id_token_algs) {
+        /* A registered id_token_signed_response_alg is the only one to accept. */
+        const char *const one[] = {cfg->id_token_signed_response_alg, NULL};
+        cfg->id_token_algs = copy_list(cfg->id_token_signed_response_alg ? one : default_algs);
+        if (!cfg->id_token_algs)
+            return RES_INTERNAL;
+    }
+    for (size_t i = 0; cfg->id_token_algs[i]; i++) {
+        const char *a = cfg->id_token_algs[i];
+        if (!in_list(known_algs, a))
+            FAIL("id_token_algs", "unsupported algorithm \"%.32s\" (none is never accepted)", a);
+        if (strcmp(a, "HS256") == 0 &&
+            !(cfg->id_token_signed_response_alg && strcmp(cfg->id_token_signed_response_alg, "HS256") == 0))
+            FAIL("id_token_algs", "HS256 is accepted only with id_token_signed_response_alg = \"HS256\"");
+    }
+    if (cfg->jwks_uri && !is_https_url(cfg->jwks_uri))
+        FAIL("jwks_uri", "must be an https:// URL");
+    if (!cfg->cache_dir && !(cfg->cache_dir = strdup(CACHE_DEFAULT_DIR)))
+        return RES_INTERNAL;
+    if (cfg->cache_dir[0] != '/')
+        FAIL("cache_dir", "must be an absolute path");
     if (!cfg->scope && !(cfg->scope = strdup("openid")))
         return RES_INTERNAL;
     if (!scope_has_openid(cfg->scope))

@@ -9,9 +9,16 @@
 #define CONFIG_DEFAULT_PATH "/etc/security/pam_ciba.conf"
 #define CONFIG_MAX_FILE_SIZE (256 * 1024)
 #define SECRET_MAX_FILE_SIZE 4096
+#define KEY_MAX_FILE_SIZE (64 * 1024)
+#define CACHE_DEFAULT_DIR "/var/cache/pam_ciba"
 
-enum client_auth { CLIENT_AUTH_SECRET_POST, CLIENT_AUTH_SECRET_BASIC };
-enum hint_format { HINT_ISS_SUB, HINT_PLAIN };
+enum client_auth {
+    CLIENT_AUTH_SECRET_POST,
+    CLIENT_AUTH_SECRET_BASIC,
+    CLIENT_AUTH_PRIVATE_KEY_JWT,
+    CLIENT_AUTH_TLS_CLIENT_AUTH
+};
+enum hint_format { HINT_ISS_SUB, HINT_PLAIN, HINT_EMAIL };
 enum prompt_mode { PROMPT_AUTO, PROMPT_ENTER, PROMPT_NONE };
 /* What an unreachable provider means: refuse (secure) or let the rest of the stack decide (safe). */
 enum failmode { FAILMODE_SECURE, FAILMODE_SAFE };
@@ -37,6 +44,22 @@ struct config {
     int connect_timeout;          /* seconds, per HTTP request */
     int request_timeout;          /* seconds, per HTTP request */
     int max_wait;                 /* seconds, whole login */
+    /* Provider discovery, key material and verification (any CIBA provider). */
+    int discovery;                /* bool; -1 until resolved: on unless endpoints are set */
+    char *jwks_uri;
+    char *cache_dir;
+    int cache_ttl;                /* seconds */
+    char **id_token_algs;         /* NULL-terminated list of allowed JWS algs */
+    char *id_token_signed_response_alg; /* "HS256" allows HMAC ID tokens keyed by client_secret */
+    int clock_skew;               /* seconds */
+    char *private_key_file;       /* private_key_jwt */
+    char *key_id;
+    char *private_key_pem;        /* loaded from private_key_file; secret: wiped on free */
+    char *tls_client_cert;        /* tls_client_auth */
+    char *tls_client_key;
+    char *tls_client_key_pem;     /* loaded from tls_client_key; secret: wiped on free */
+    char *acr_values;
+    int user_code;                /* bool: ask the user for a user_code */
     int failmode;                 /* enum failmode */
 };
 

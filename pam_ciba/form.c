@@ -39,22 +39,9 @@ static void append(struct form *f, const char *s)
 
     if (f->failed)
         return;
-    if (f->len + n + 1 > f->cap) {
-        size_t cap = f->cap ? f->cap : 256;
-        char *nb;
-        while (f->len + n + 1 > cap)
-            cap *= 2;
-        /* No realloc: the old buffer may hold a secret and must be wiped. */
-        nb = malloc(cap);
-        if (!nb) {
-            f->failed = 1;
-            return;
-        }
-        if (f->buf)
-            memcpy(nb, f->buf, f->len);
-        wipe_free(f->buf, f->cap);
-        f->buf = nb;
-        f->cap = cap;
+    if (wipe_grow(&f->buf, &f->cap, f->len, f->len + n + 1, 256, (size_t)-1 / 2) != 0) {
+        f->failed = 1;
+        return;
     }
     memcpy(f->buf + f->len, s, n);
     f->len += n;

@@ -39,22 +39,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
         s->too_large = 1;
         return 0; /* makes curl abort the transfer */
     }
-    if (r->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        char *nb;
-        while (r->len + n + 1 > cap)
-            cap *= 2;
-        if (cap > s->max + 1)
-            cap = s->max + 1;
-        nb = malloc(cap);
-        if (!nb)
-            return 0;
-        if (r->body)
-            memcpy(nb, r->body, r->len);
-        wipe_free(r->body, s->cap);
-        r->body = nb;
-        s->cap = cap;
-    }
+    if (wipe_grow(&r->body, &s->cap, r->len, r->len + n + 1, 4096, s->max + 1) != 0)
+        return 0;
     memcpy(r->body + r->len, data, n);
     r->len += n;
     r->body[r->len] = '\0';
@@ -66,6 +52,21 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
     struct http_response *r = ((struct sink *)userp)->resp;
     size_t n = size * nitems;
 
+    if (n > 14 && strncasecmp(data, "Cache-Control:", 14) == 0) {
+        char buf[256] = {0};
+        char *p;
+        memcpy(buf, data + 14, n - 14 < sizeof(buf) - 1 ? n - 14 : sizeof(buf) - 1);
+        for (p = buf; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        if (strstr(buf, "no-store") || strstr(buf, "no-cache")) {
+            r->max_age = 0;
+        } else if ((p = strstr(buf, "max-age=")) != NULL) {
+            char *end;
+            long v = strtol(p + 8, &end, 10);
+            if (end != p + 8 && v >= 0)
+                r->max_age = v;
+        }
+    }
     if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
         char buf[32] = {0};
         size_t l = n - 12 < sizeof(buf) - 1 ? n - 12 : sizeof(buf) - 1;
@@ -113,6 +114,15 @@ struct http_client *http_client_new(const struct http_options *opts)
     curl_easy_setopt(h, CURLOPT_USERAGENT, "pam_ciba/" PACKAGE_VERSION);
     if (c->opts.ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->opts.ca_file);
+    if (c->opts.client_cert_file && c->opts.client_key_pem) {
+        /* The key stays in our (wiped) memory: NOCOPY keeps curl from holding a copy. */
+        struct curl_blob key = {(void *)c->opts.client_key_pem, strlen(c->opts.client_key_pem),
+                                CURL_BLOB_NOCOPY};
+        curl_easy_setopt(h, CURLOPT_SSLCERT, c->opts.client_cert_file);
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+    }
     return c;
 }
 
@@ -131,10 +141,21 @@ void http_response_clear(struct http_response *r)
     wipe_free(r->body, r->len);
     memset(r, 0, sizeof(*r));
     r->retry_after = -1;
+    r->max_age = -1;
 }
 
-static result http_post(void *ctx, const char *url, const char *body, const char *authorization,
-                        struct http_response *resp, char *err, size_t errlen)
+/* curl_slist_append that frees the whole list when it fails. */
+static struct curl_slist *append_header(struct curl_slist *list, const char *h)
+{
+    struct curl_slist *n = curl_slist_append(list, h);
+    if (!n)
+        curl_slist_free_all(list);
+    return n;
+}
+
+/* One request on the login's handle: POST when body is set, GET otherwise. */
+static result perform(void *ctx, const char *url, const char *body, const char *authorization,
+                      struct http_response *resp, char *err, size_t errlen)
 {
     struct http_client *c = ctx;
     struct curl_slist *hdrs = NULL, *tmp;
@@ -146,35 +167,30 @@ static result http_post(void *ctx, const char *url, const char *body, const char
 
     memset(resp, 0, sizeof(*resp));
     resp->retry_after = -1;
-    hdrs = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
-    tmp = hdrs ? curl_slist_append(hdrs, "Accept: application/json") : NULL;
-    if (tmp)
-        hdrs = tmp;
+    resp->max_age = -1;
+    if (!(hdrs = curl_slist_append(NULL, "Accept: application/json")))
+        goto oom;
+    if (body && !(hdrs = append_header(hdrs, "Content-Type: application/x-www-form-urlencoded")))
+        goto oom;
     /* An empty Expect: stops curl from waiting for "100 Continue" on larger bodies. */
-    tmp = tmp ? curl_slist_append(hdrs, "Expect:") : NULL;
-    if (tmp)
-        hdrs = tmp;
-    if (tmp && authorization) {
+    if (body && !(hdrs = append_header(hdrs, "Expect:")))
+        goto oom;
+    if (authorization) {
         size_t n = strlen("Authorization: ") + strlen(authorization) + 1;
-        auth_hdr = malloc(n);
-        if (auth_hdr) {
-            snprintf(auth_hdr, n, "Authorization: %s", authorization);
-            tmp = curl_slist_append(hdrs, auth_hdr);
-            if (tmp)
-                hdrs = tmp;
-        } else {
-            tmp = NULL;
-        }
-    }
-    if (!tmp) {
-        snprintf(err, errlen, "out of memory");
-        r = RES_INTERNAL;
-        goto out;
+        if (!(auth_hdr = malloc(n)))
+            goto oom;
+        snprintf(auth_hdr, n, "Authorization: %s", authorization);
+        if (!(hdrs = append_header(hdrs, auth_hdr)))
+            goto oom;
     }
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    if (body) {
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    } else {
+        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    }
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -200,6 +216,10 @@ static result http_post(void *ctx, const char *url, const char *body, const char
             }
         }
     }
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+    r = RES_INTERNAL;
 out:
     /* curl keeps pointers to these until the next request: clear them before freeing. */
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
@@ -213,8 +233,19 @@ out:
     return r;
 }
 
+static result http_post(void *ctx, const char *url, const char *body, const char *authorization,
+                        struct http_response *resp, char *err, size_t errlen)
+{
+    return perform(ctx, url, body ? body : "", authorization, resp, err, errlen);
+}
+
+static result http_get(void *ctx, const char *url, struct http_response *resp, char *err, size_t errlen)
+{
+    return perform(ctx, url, NULL, NULL, resp, err, errlen);
+}
+
 struct transport http_client_transport(struct http_client *c)
 {
-    struct transport t = {http_post, c};
+    struct transport t = {http_post, http_get, c};
     return t;
 }

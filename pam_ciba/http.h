@@ -12,6 +12,7 @@ struct http_response {
     size_t len;
     char content_type[128];
     long retry_after;       /* seconds from Retry-After, or -1 */
+    long max_age;           /* seconds from Cache-Control: max-age, or -1 */
 };
 
 /* The transport the protocol code talks to; tests substitute their own. */
@@ -21,6 +22,8 @@ struct transport {
      * TLS or timeout failure; RES_PROTOCOL a response that broke our limits. */
     result (*post)(void *ctx, const char *url, const char *body, const char *authorization,
                    struct http_response *resp, char *err, size_t errlen);
+    /* GET url (discovery and JWKS documents); same result meanings as post. */
+    result (*get)(void *ctx, const char *url, struct http_response *resp, char *err, size_t errlen);
     void *ctx;
 };
 
@@ -29,6 +32,8 @@ struct http_options {
     long connect_timeout; /* seconds */
     long request_timeout; /* seconds, whole request */
     size_t max_body;      /* bytes; 0 = HTTP_MAX_BODY */
+    const char *client_cert_file; /* tls_client_auth: PEM certificate, or NULL */
+    const char *client_key_pem;   /* tls_client_auth: PEM private key in memory, or NULL */
 };
 
 struct http_client;

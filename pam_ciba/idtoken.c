@@ -1,6 +1,7 @@
 /* Parses a compact JWS ID token and checks its header and claims; signatures via a verifier. */
 #include "idtoken.h"
 #include "base64url.h"
+#include "json_util.h"
 #include "logger.h"
 #include "wipe.h"
 
@@ -13,39 +14,12 @@
 
 static json_object *decode_object(const char *part, size_t len)
 {
-    size_t n;
+    size_t n = 0;
     unsigned char *raw = base64url_decode(part, len, &n);
-    struct json_tokener *tok;
-    json_object *o = NULL;
+    json_object *o = raw ? json_parse_object((const char *)raw, n) : NULL;
 
-    if (!raw || n == 0 || strlen((char *)raw) != n || !(tok = json_tokener_new())) {
-        wipe_free(raw, raw ? n : 0);
-        return NULL;
-    }
-    o = json_tokener_parse_ex(tok, (char *)raw, (int)n);
-    if (o && (json_tokener_get_error(tok) != json_tokener_success || (size_t)tok->char_offset != n ||
-              !json_object_is_type(o, json_type_object))) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
     wipe_free(raw, n);
     return o;
-}
-
-/* A JSON string as C text; NULL if it holds "\u0000", which would cut every comparison short. */
-static const char *c_string(json_object *v)
-{
-    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-    return s && strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
-}
-
-static const char *str_claim(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v))
-        return NULL;
-    return c_string(v);
 }
 
 /* NumericDate: an integer or a finite number of seconds. */
@@ -66,7 +40,7 @@ static bool time_claim(json_object *o, const char *key, double *out)
 static result check_audience(json_object *payload, const char *client_id, char *reason, size_t len)
 {
     json_object *aud;
-    const char *azp = str_claim(payload, "azp");
+    const char *azp = json_get_str(payload, "azp");
     bool found = false;
     size_t count = 0;
 
@@ -75,17 +49,17 @@ static result check_audience(json_object *payload, const char *client_id, char *
         return RES_INVALID_TOKEN;
     }
     if (json_object_is_type(aud, json_type_string)) {
-        found = c_string(aud) && strcmp(c_string(aud), client_id) == 0;
+        found = json_str(aud) && strcmp(json_str(aud), client_id) == 0;
         count = 1;
     } else if (json_object_is_type(aud, json_type_array)) {
         count = json_object_array_length(aud);
         for (size_t i = 0; i < count; i++) {
-            json_object *a = json_object_array_get_idx(aud, i);
-            if (!c_string(a)) {
+            const char *a = json_str(json_object_array_get_idx(aud, i));
+            if (!a) {
                 snprintf(reason, len, "id_token: aud holds a non-string");
                 return RES_INVALID_TOKEN;
             }
-            if (strcmp(c_string(a), client_id) == 0)
+            if (strcmp(a, client_id) == 0)
                 found = true;
         }
     }
@@ -93,6 +67,7 @@ static result check_audience(json_object *payload, const char *client_id, char *
         snprintf(reason, len, "id_token: aud does not contain our client_id");
         return RES_INVALID_TOKEN;
     }
+    /* A present azp must be a clean string equal to our client_id. */
     if ((count > 1 && !azp) || (azp && strcmp(azp, client_id) != 0) ||
         (!azp && json_object_object_get_ex(payload, "azp", NULL))) {
         snprintf(reason, len, "id_token: azp missing or not our client_id");
@@ -104,8 +79,8 @@ static result check_audience(json_object *payload, const char *client_id, char *
 static result check_header(json_object *h, const struct jws_verifier *verifier, const char **alg,
                            const char **kid, char *reason, size_t len)
 {
-    *alg = str_claim(h, "alg");
-    *kid = str_claim(h, "kid");
+    *alg = json_get_str(h, "alg");
+    *kid = json_get_str(h, "kid");
     if (!*alg || !**alg || strcmp(*alg, "none") == 0) {
         snprintf(reason, len, "id_token: unsigned or missing alg");
         return RES_INVALID_TOKEN;
@@ -120,7 +95,7 @@ static result check_header(json_object *h, const struct jws_verifier *verifier, 
 
 static result check_claims(json_object *p, const struct idtoken_expect *e, char *reason, size_t len)
 {
-    const char *iss = str_claim(p, "iss"), *sub = str_claim(p, "sub");
+    const char *iss = json_get_str(p, "iss"), *sub = json_get_str(p, "sub");
     double exp, iat;
     char safe[96];
     result r;

@@ -2,8 +2,21 @@
 #include "login_hint.h"
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* One '@' with something on both sides, no spaces or control characters. */
+static bool looks_like_email(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (!at || at == s || !at[1] || strchr(at + 1, '@'))
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
 
 result login_hint_build(enum hint_format fmt, const char *issuer, const char *subject, char **out)
 {
@@ -13,7 +26,9 @@ result login_hint_build(enum hint_format fmt, const char *issuer, const char *su
     *out = NULL;
     if (!subject || !*subject)
         return RES_USER_UNKNOWN;
-    if (fmt == HINT_PLAIN) {
+    if (fmt == HINT_EMAIL && !looks_like_email(subject))
+        return RES_USER_UNKNOWN;
+    if (fmt == HINT_PLAIN || fmt == HINT_EMAIL) {
         *out = strdup(subject);
         return *out ? RES_OK : RES_INTERNAL;
     }

@@ -5,7 +5,8 @@
 #include "result.h"
 
 /* iss_sub: the Auth0 JSON {"format":"iss_sub","iss":issuer,"sub":subject}, built with
- * json-c so any subject stays valid JSON; plain: the subject itself.
+ * json-c so any subject stays valid JSON; plain: the subject itself; email: the subject,
+ * which must look like an address (else RES_USER_UNKNOWN).
  * Returns a malloc'd string in *out. */
 result login_hint_build(enum hint_format fmt, const char *issuer, const char *subject, char **out);
 

@@ -76,7 +76,9 @@ static result parse_args(int argc, const char **argv, struct args *a, char *err,
     return RES_OK;
 }
 
-static int conv_one(pam_handle_t *pamh, int style, const char *text)
+/* One message through the application's conversation. With answer set, the reply is
+ * handed back (malloc'd); otherwise it is wiped and dropped. */
+static int conv_one(pam_handle_t *pamh, int style, const char *text, char **answer)
 {
     const struct pam_conv *conv = NULL;
     struct pam_message m = {style, text};
@@ -87,13 +89,18 @@ static int conv_one(pam_handle_t *pamh, int style, const char *text)
     if (pam_get_item(pamh, PAM_CONV, (const void **)&conv) != PAM_SUCCESS || !conv || !conv->conv)
         return UI_NONE;
     rc = conv->conv(1, &mp, &resp, conv->appdata_ptr);
+    if (resp && answer && rc == PAM_SUCCESS) {
+        *answer = resp->resp;
+        free(resp);
+        return *answer ? UI_OK : UI_FAILED;
+    }
     if (resp) {
         if (resp->resp) {
             explicit_bzero(resp->resp, strlen(resp->resp));
             free(resp->resp);
         }
         free(resp);
-    } else if (rc == PAM_SUCCESS && style == PAM_PROMPT_ECHO_ON) {
+    } else if (rc == PAM_SUCCESS && (style == PAM_PROMPT_ECHO_ON || style == PAM_PROMPT_ECHO_OFF)) {
         return UI_FAILED; /* a prompt with no answer is a broken conversation */
     }
     return rc == PAM_SUCCESS ? UI_OK : UI_FAILED;
@@ -107,12 +114,18 @@ struct ui_ctx {
 static int ui_info(void *ctx, const char *msg)
 {
     struct ui_ctx *u = ctx;
-    return u->silent ? UI_NONE : conv_one(u->pamh, PAM_TEXT_INFO, msg);
+    return u->silent ? UI_NONE : conv_one(u->pamh, PAM_TEXT_INFO, msg, NULL);
 }
 
 static int ui_prompt_enter(void *ctx, const char *msg)
 {
-    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_ON, msg);
+    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_ON, msg, NULL);
+}
+
+static int ui_prompt_secret(void *ctx, const char *msg, char **answer)
+{
+    *answer = NULL;
+    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_OFF, msg, answer);
 }
 
 static const char *item_str(pam_handle_t *pamh, int item)
@@ -184,8 +197,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     if (r == RES_OK) {
         struct approval_user u = {user, service, rhost, tty};
         struct ui_ctx uctx = {pamh, (flags & PAM_SILENT) != 0};
-        struct approval_ui ui = {ui_info, ui_prompt_enter, &uctx};
-        struct approval_env env = {NULL, NULL, &log};
+        struct approval_ui ui = {ui_info, ui_prompt_enter, ui_prompt_secret, &uctx};
+        struct approval_env env = {NULL, NULL, &log, 0};
 
         /* Tokens and the client secret live in this process for a while: keep them out
          * of core dumps, and put the flag back so the host is unchanged afterwards. */

@@ -16,3 +16,26 @@ void wipe_free_str(char *s)
     if (s)
         wipe_free(s, strlen(s));
 }
+
+int wipe_grow(char **buf, size_t *cap, size_t len, size_t need, size_t first_cap, size_t max)
+{
+    size_t ncap = *cap ? *cap : first_cap;
+    char *nb;
+
+    if (need <= *cap)
+        return 0;
+    if (need > max)
+        return -1;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > max)
+        ncap = max;
+    if (!(nb = malloc(ncap)))
+        return -1;
+    if (*buf)
+        memcpy(nb, *buf, len);
+    wipe_free(*buf, *cap);
+    *buf = nb;
+    *cap = ncap;
+    return 0;
+}

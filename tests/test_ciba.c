@@ -70,18 +70,21 @@ static result fake_post(void *ctx, const char *url, const char *body, const char
 }
 
 static struct script sc;
-static struct transport tr = {fake_post, &sc};
+static struct transport tr = {fake_post, NULL, &sc};
 static struct clock clk = {fake_now, fake_wall, fake_sleep, &sc};
+
+static struct client_credentials creds_post = {CLIENT_AUTH_SECRET_POST, "cid", "s3cr:t", NULL, NULL, NULL};
+static struct client_credentials creds_basic = {CLIENT_AUTH_SECRET_BASIC, "cid", "s3cr:t", NULL, NULL, NULL};
 
 static struct ciba_client client(enum client_auth auth)
 {
     struct ciba_client c = {&tr, &clk, NULL, "https://t/bc-authorize", "https://t/oauth/token",
-                            "cid", "s3cr:t", auth};
+                            auth == CLIENT_AUTH_SECRET_BASIC ? &creds_basic : &creds_post};
     return c;
 }
 
 static const struct ciba_request request = {"openid", "{\"format\":\"iss_sub\",\"iss\":\"https://t/\",\"sub\":\"alice\"}",
-                                            "web01 login alice #K7QF", "urn:api", NULL, NULL, 120};
+                                            "web01 login alice #K7QF", "urn:api", NULL, NULL, 120, NULL, NULL};
 
 static void add(long status, const char *body)
 {
@@ -380,7 +383,7 @@ static void test_huge_interval_waits_out_deadline(void **state)
 
 static void test_parse_token_response_direct(void **state)
 {
-    struct http_response r = {200, (char *)TOKENS, sizeof(TOKENS) - 1, "application/json; charset=utf-8", -1};
+    struct http_response r = {200, (char *)TOKENS, sizeof(TOKENS) - 1, "application/json; charset=utf-8", -1, -1};
     struct ciba_tokens t;
     result fail;
     char reason[128];

@@ -52,8 +52,16 @@ static void test_minimal_defaults(void **state)
     char err[512] = "";
     (void)state;
     assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
-    assert_string_equal(cfg.bc_endpoint, "https://tenant.example/bc-authorize");
-    assert_string_equal(cfg.token_endpoint, "https://tenant.example/oauth/token");
+    /* No endpoint keys: discovery decides them at login time. */
+    assert_int_equal(cfg.discovery, 1);
+    assert_null(cfg.bc_endpoint);
+    assert_null(cfg.token_endpoint);
+    assert_null(cfg.jwks_uri);
+    assert_string_equal(cfg.cache_dir, "/var/cache/pam_ciba");
+    assert_int_equal(cfg.cache_ttl, 3600);
+    assert_int_equal(cfg.clock_skew, 60);
+    assert_string_equal(cfg.id_token_algs[0], "RS256");
+    assert_int_equal(cfg.user_code, 0);
     assert_string_equal(cfg.scope, "openid");
     assert_string_equal(cfg.subject, "%u");
     assert_string_equal(cfg.binding_message, "%h login %u #%c");
@@ -82,6 +90,7 @@ static void test_full_file(void **state)
                      RES_OK);
     assert_string_equal(cfg.bc_endpoint, "https://x/bc");
     assert_string_equal(cfg.token_endpoint, "https://x/tok");
+    assert_int_equal(cfg.discovery, 0); /* explicit endpoints turn it off by default */
     assert_int_equal(cfg.client_auth, CLIENT_AUTH_SECRET_BASIC);
     assert_int_equal(cfg.login_hint_format, HINT_PLAIN);
     assert_int_equal(cfg.prompt, PROMPT_ENTER);
@@ -97,10 +106,13 @@ static void test_issuer_without_slash(void **state)
     struct config cfg;
     char err[512] = "";
     (void)state;
-    assert_int_equal(load("issuer = \"https://t.example\";\nclient_id = \"c\";\nclient_secret = \"s\";\n", 0600,
-                          &cfg, err, sizeof(err)),
+    assert_int_equal(load("issuer = \"https://t.example\";\nclient_id = \"c\";\nclient_secret = \"s\";\n"
+                          "discovery = false;\n", 0600, &cfg, err, sizeof(err)),
                      RES_OK);
+    /* Discovery off: Auth0's layout under the issuer. */
     assert_string_equal(cfg.bc_endpoint, "https://t.example/bc-authorize");
+    assert_string_equal(cfg.token_endpoint, "https://t.example/oauth/token");
+    assert_string_equal(cfg.jwks_uri, "https://t.example/.well-known/jwks.json");
     config_free(&cfg);
 }
 
@@ -130,6 +142,24 @@ static void test_errors_name_file_line_key(void **state)
     expect_error("issuer = \"https://t/\"\nclient_id = ;\n", ":2: syntax error");
     expect_error("@include \"/etc/passwd\"\n" BASE, ":1: @include is not allowed");
     expect_error(BASE "ca_file = \"/nonexistent/ca.pem\";\n", "ca_file: /nonexistent/ca.pem is not readable");
+    expect_error(BASE "discovery = 1;\n", "discovery: must be true or false");
+    expect_error(BASE "id_token_algs = \"RS256\";\n", "id_token_algs: must be a non-empty list");
+    expect_error(BASE "id_token_algs = [];\n", "id_token_algs: must be a non-empty list");
+    expect_error(BASE "id_token_algs = [\"none\"];\n", "id_token_algs: unsupported algorithm \"none\"");
+    expect_error(BASE "id_token_algs = [\"RS256\", 5];\n", "syntax error"); /* mixed list types */
+    expect_error(BASE "id_token_algs = [\"HS256\"];\n", "HS256 is accepted only with id_token_signed_response_alg");
+    expect_error(BASE "id_token_signed_response_alg = \"HS512\";\n", "unsupported algorithm");
+    expect_error("issuer = \"https://t/\";\nclient_id = \"c\";\nclient_auth = \"private_key_jwt\";\n"
+                 "id_token_signed_response_alg = \"HS256\";\nprivate_key_file = \"/nonexistent\";\n",
+                 "private_key_file");
+    expect_error("issuer = \"https://t/\";\nclient_id = \"c\";\nclient_auth = \"private_key_jwt\";\n",
+                 "private_key_file: required");
+    expect_error("issuer = \"https://t/\";\nclient_id = \"c\";\nclient_auth = \"tls_client_auth\";\n",
+                 "tls_client_cert: required");
+    expect_error(BASE "jwks_uri = \"http://t/jwks\";\n", "jwks_uri: must be an https:// URL");
+    expect_error(BASE "cache_dir = \"relative\";\n", "cache_dir: must be an absolute path");
+    expect_error(BASE "clock_skew = 601;\n", "clock_skew: 601 is out of range");
+    expect_error(BASE "login_hint_format = \"phone\";\n", "login_hint_format: unknown value");
 }
 
 static void test_permissions(void **state)
@@ -208,6 +238,47 @@ static void test_failmode(void **state)
     expect_error(BASE "failmode = 1;\n", "failmode: must be a string");
 }
 
+static void write_key(const char *p, const char *kind, mode_t mode)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "openssl genpkey %s -out '%s' 2>/dev/null", kind, p);
+    assert_int_equal(system(cmd), 0);
+    chmod(p, mode);
+}
+
+static void test_private_key_jwt(void **state)
+{
+    struct config cfg;
+    char err[512] = "", key[300], text[800];
+    const char *kinds[] = {"-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+                           "-algorithm ED25519"};
+    (void)state;
+    snprintf(key, sizeof(key), "%s/client.key", dir);
+    snprintf(text, sizeof(text), "issuer = \"https://t/\";\nclient_id = \"c\";\nclient_auth = \"private_key_jwt\";\n"
+             "private_key_file = \"%s\";\nkey_id = \"k1\";\n", key);
+    for (size_t i = 0; i < 3; i++) {
+        write_key(key, kinds[i], 0600);
+        if (load(text, 0644, &cfg, err, sizeof(err)) != RES_OK)
+            fail_msg("key %zu refused: %s", i, err);
+        assert_non_null(strstr(cfg.private_key_pem, "PRIVATE KEY"));
+        assert_string_equal(cfg.key_id, "k1");
+        config_free(&cfg);
+    }
+    /* A readable key file, a weak RSA key, an unsupported curve: refused. */
+    chmod(key, 0640);
+    assert_int_equal(load(text, 0644, &cfg, err, sizeof(err)), RES_CONFIG);
+    assert_non_null(strstr(err, "readable by group or others"));
+    config_free(&cfg);
+    write_key(key, "-algorithm RSA -pkeyopt rsa_keygen_bits:1024", 0600);
+    assert_int_equal(load(text, 0644, &cfg, err, sizeof(err)), RES_CONFIG);
+    assert_non_null(strstr(err, "is not a PEM RSA"));
+    config_free(&cfg);
+    write_key(key, "-algorithm EC -pkeyopt ec_paramgen_curve:secp256k1", 0600);
+    assert_int_equal(load(text, 0644, &cfg, err, sizeof(err)), RES_CONFIG);
+    config_free(&cfg);
+    unlink(key);
+}
+
 static void test_size_cap(void **state)
 {
     struct config cfg;
@@ -250,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_permissions),
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_failmode),
+        cmocka_unit_test(test_private_key_jwt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

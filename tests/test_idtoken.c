@@ -78,6 +78,12 @@ static void test_claims(void **state)
     bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "bob", ""), "sub");
     bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice ", ""), "sub");
     bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "Alice", ""), "sub");
+    /* "\u0000" would cut a C comparison short: alice\0x must not pass as alice. */
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice\\u0000x", ""), "sub");
+    bad(HDR, CLAIMS("https://t.example/\\u0000.evil", "\"cid\"", "alice", ""), "iss");
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\\u0000x\"", "alice", ""), "aud");
+    bad(HDR, CLAIMS("https://t.example/", "[\"cid\\u0000x\"]", "alice", ""), "aud");
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice", ",\"azp\":\"cid\\u0000\""), "azp");
     bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"exp\":1700000300,\"iat\":1}", "sub");
     bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":1700000000,\"iat\":1}", "expired");
     bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":\"1800000000\",\"iat\":1}", "exp");

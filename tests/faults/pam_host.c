@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <security/pam_appl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -304,6 +305,11 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     host_uses_libraries("before");
 #endif
+
+    /* nss_wrapper (the tests' fake passwd) initialises lazily and racily: a first lookup
+     * made by several threads at once can fail with ENOENT (seen 8 times in 200 runs of
+     * a plain getpwnam_r test). One lookup here first; a real NSS has no such race. */
+    (void)getpwnam(user);
 
     if (nthreads == 1) {
         worker((void *)(long)repeat);

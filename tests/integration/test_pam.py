@@ -27,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "servers"))
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 import ciba_provider  # noqa: E402
 
 PAM_SO = Path(os.environ.get("PAM_CIBA_SO", REPO / "pam_ciba" / ".libs" / "pam_ciba.so")).resolve()
@@ -184,6 +185,8 @@ class Case:
             "connect_timeout": 3,
             "request_timeout": 5,
             "max_wait": 30,
+            # Each test gets its own discovery/JWKS cache, removed with its directory.
+            "cache_dir": str(self.dir / "cache"),
         }
         for k, v in over.items():
             if v is None:
@@ -200,6 +203,8 @@ class Case:
                 v = "true" if v else "false"
             elif isinstance(v, int):
                 v = str(v)
+            elif isinstance(v, (list, tuple)):
+                v = "[" + ", ".join(lc_str(str(x)) for x in v) + "]"
             else:
                 v = lc_str(str(v))
             out.append("%s = %s;" % (k, v))
@@ -230,11 +235,11 @@ class Case:
             "NO_PROXY": "*", "no_proxy": "*",
             "LD_PRELOAD": "libpam_wrapper.so libnss_wrapper.so",
             "PAM_WRAPPER": "1",
+            # pam_wrapper copies the module's pam_syslog lines to stderr: shown on failure
+            "PAM_WRAPPER_DEBUGLEVEL": "2",
             "PAM_WRAPPER_SERVICE_DIR": str(self.svcdir),
             "NSS_WRAPPER_PASSWD": str(self.env.passwd),
             "NSS_WRAPPER_GROUP": str(self.env.group),
-            # pam_wrapper copies the module's syslog lines to stderr: checked for secrets.
-            "PAM_WRAPPER_DEBUGLEVEL": "2",
         }
 
     def login(self, user="alice", timeout=30, conf=True, stdin=b"", **over):
@@ -493,6 +498,37 @@ def forwarded_optional_params(c):
 
 
 @test
+def user_code_and_acr_values(c):
+    o = c.login(user_code=True, acr_values="urn:example:mfa", stdin=b"K9-user-code\n")
+    c.expect(o, "PAM_SUCCESS")
+    form = c.bc_requests()[0]["form"]
+    check(form.get("user_code") == "K9-user-code", "user_code %r" % form.get("user_code"))
+    check(form.get("acr_values") == "urn:example:mfa", "acr_values %r" % form.get("acr_values"))
+    check("K9-user-code" not in o.stderr, "the user code reached the logs")
+
+
+@test
+def user_code_not_given(c):
+    o = c.login(user_code=True, stdin=b"")
+    check(o.code != "PAM_SUCCESS", "login without a user code succeeded: " + o.describe())
+    check(not c.p.requests_to("/bc-authorize"), "bc-authorize sent without a user code")
+
+
+@test
+def email_login_hint(c):
+    o = c.login(login_hint_format="email", subject="%u@example.com")
+    c.expect(o, "PAM_SUCCESS")
+    check(c.bc_requests()[0]["form"].get("login_hint") == "alice@example.com", "email hint not sent as is")
+
+
+@test
+def email_login_hint_unusable_subject(c):
+    o = c.login(login_hint_format="email", subject="%u")
+    c.expect(o, "PAM_USER_UNKNOWN")
+    c.no_traffic()
+
+
+@test
 def prompt_enter(c):
     c.write_conf(prompt="enter")
     c.write_service()
@@ -681,6 +717,107 @@ def id_token_signed_by_rotated_key(c):
     c.expect(o, "PAM_SUCCESS")
 
 
+@test
+def id_token_rotated_key_refetches_jwks_once(c):
+    o = c.login()
+    c.expect(o, "PAM_SUCCESS")
+    c.p.rotate_key(keep_old=False)
+    c.p.reset()
+    # Within a minute of the last fetch an unknown kid does not refetch (rate limit)...
+    c.expect(c.login(), "PAM_AUTH_ERR")
+    check(not [r for r in c.p.requests if r["method"] == "GET"], "refetched within the rate limit")
+    # ...after it, exactly one refetch picks up the new key.
+    for f in (c.dir / "cache").glob("jwks-*.json"):
+        entry = json.loads(f.read_text())
+        entry["fetched"] -= 120
+        f.write_text(json.dumps(entry))
+    c.p.reset()
+    o = c.login()
+    c.expect(o, "PAM_SUCCESS")
+    gets = [r["path"] for r in c.p.requests if r["method"] == "GET"]
+    check(gets == ["/.well-known/jwks.json"], "expected exactly one JWKS refetch, got %r" % gets)
+
+
+# ---------------------------------------------------------------- discovery and cache
+
+@test
+def discovery_then_cache(c):
+    o = c.login()
+    c.expect(o, "PAM_SUCCESS")
+    first = [r["path"] for r in c.p.requests]
+    check(first[:2] == ["/.well-known/openid-configuration", "/.well-known/jwks.json"],
+          "first login should discover and fetch keys, sent %r" % first)
+    cache = c.dir / "cache"
+    st = os.stat(cache)
+    check(st.st_uid == 0 and (st.st_mode & 0o777) == 0o700, "cache dir is not root-only 0700")
+    c.p.reset()
+    o = c.login()
+    c.expect(o, "PAM_SUCCESS")
+    paths = [r["path"] for r in c.p.requests]
+    check(paths[0] == "/bc-authorize" and all(p == "/oauth/token" for p in paths[1:]),
+          "second login within the TTL must send only bc-authorize and polls, sent %r" % paths)
+
+
+@test
+def discovery_no_store_is_not_cached(c):
+    c.p.scenario.update(doc_max_age=None)
+    c.expect(c.login(), "PAM_SUCCESS")
+    c.p.reset()
+    c.p.scenario.update(doc_max_age=None)
+    c.expect(c.login(), "PAM_SUCCESS")
+    gets = [r["path"] for r in c.p.requests if r["method"] == "GET"]
+    check(len(gets) == 2, "a no-store document must be fetched again, got %r" % gets)
+
+
+@test
+def discovery_corrupt_cache_refetched(c):
+    c.expect(c.login(), "PAM_SUCCESS")
+    for f in (c.dir / "cache").iterdir():
+        f.write_text("{not json")
+    c.p.reset()
+    c.expect(c.login(), "PAM_SUCCESS")
+    gets = [r["path"] for r in c.p.requests if r["method"] == "GET"]
+    check(len(gets) == 2, "a corrupt cache must be ignored and refetched, got %r" % gets)
+
+
+@test
+def discovery_cache_survives_provider_outage_until_bc_authorize(c):
+    c.expect(c.login(), "PAM_SUCCESS")
+    c.p.reset()
+    c.p.scenario.update(bc_status=503)
+    o = c.login()
+    c.expect(o, "PAM_AUTHINFO_UNAVAIL")
+    paths = [r["path"] for r in c.p.requests]
+    check(paths == ["/bc-authorize"], "with a warm cache only bc-authorize is attempted, sent %r" % paths)
+
+
+@test
+def discovery_issuer_mismatch(c):
+    c.p.scenario.update(discovery_override={"issuer": c.p.issuer.rstrip("/")})
+    o = c.login()
+    c.expect(o, "PAM_AUTH_ERR")
+    check(not c.p.requests_to("/bc-authorize"), "no CIBA request may follow a bad discovery document")
+
+
+@test
+def discovery_without_poll_mode(c):
+    c.p.scenario.update(discovery_override={"backchannel_token_delivery_modes_supported": ["ping"]})
+    c.expect(c.login(), "PAM_AUTH_ERR")
+    check(not c.p.requests_to("/bc-authorize"), "no CIBA request may follow a bad discovery document")
+
+
+@test
+def discovery_http_endpoint_refused(c):
+    c.p.scenario.update(discovery_override={"token_endpoint": "http://127.0.0.1:1/oauth/token"})
+    c.expect(c.login(), "PAM_AUTH_ERR")
+
+
+@test
+def id_token_alg_not_allowed(c):
+    o = c.login(id_token_algs=["ES256"])
+    c.expect(o, "PAM_AUTH_ERR")
+
+
 # ---------------------------------------------------------------- configuration
 
 def config_error(c, text=None, **over):
@@ -808,6 +945,11 @@ def main():
         return 1
     env = Env()
     passed = failed = 0
+    failures = set()
+    reasons = [""]
+
+    def failed_now(t):
+        return t.__name__ in failures
     start = time.monotonic()
     try:
         for t in selected:
@@ -818,16 +960,24 @@ def main():
                 t(c)
             except Failure as exc:
                 failed += 1
+                failures.add(t.__name__)
+                reasons.append(str(exc))
                 print("FAIL: %s: %s" % (t.__name__, exc), flush=True)
             except Exception:
                 failed += 1
+                failures.add(t.__name__)
                 print("FAIL: %s: %s" % (t.__name__, traceback.format_exc().strip().replace("\n", " | ")),
                       flush=True)
             else:
                 passed += 1
                 print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
-            if args.v and c.last is not None:
-                print("  " + c.last.describe())
+            if c.last is not None and (args.v or (failed_now(t) and c.last.describe() not in reasons[-1])):
+                print("  pamtester: " + c.last.describe())
+            if failed_now(t):
+                print("  provider saw: %s" % "; ".join(
+                    "%s %s conn %s -> %s %s" % (r["method"], r["path"], r["conn_id"], r["status"],
+                                                r["error"] or "")
+                    for r in env.provider.requests[-12:]))
             if env.provider.errors:
                 print("  provider errors: %r" % env.provider.errors)
     finally:

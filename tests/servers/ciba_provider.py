@@ -71,6 +71,8 @@ def default_scenario():
         "token_error_once": None,  # int status (e.g. 500) or error string, once per auth_req_id
         "users": None,            # None: every sub exists; else a list of known subs
         "retry_after": None,      # int: send Retry-After with every 429 answer
+        "doc_max_age": 300,       # Cache-Control max-age of discovery and JWKS (None: no-store)
+        "discovery_override": None,  # dict merged into the discovery document
     }
 
 
@@ -243,7 +245,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             extra["Retry-After"] = str(retry_after)
         if status == 401 and self.headers.get("Authorization", "").lower().startswith("basic "):
             extra["WWW-Authenticate"] = 'Basic realm="ciba-test-provider"'
-        self._send(status, payload, extra)
+        cache = "no-store"
+        if path.startswith("/.well-known/") and status == 200:
+            age = self.provider.scenario.get("doc_max_age")
+            if age is not None:
+                cache = "public, max-age=%d" % age
+        self._send(status, payload, extra, cache)
 
     def _read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -268,13 +275,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             raise ValueError("bad Content-Length")
         return self.rfile.read(n)
 
-    def _send(self, status, payload, extra=None):
+    def _send(self, status, payload, extra=None, cache="no-store"):
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Pragma", "no-cache")
+        self.send_header("Cache-Control", cache)
+        if cache == "no-store":
+            self.send_header("Pragma", "no-cache")
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -749,7 +757,9 @@ class Provider:
         return signing_input.decode("ascii") + "." + b64url(key.sign_rs256(signing_input))
 
     def _discovery(self, method, headers, body, entry):
-        return 200, self.discovery()
+        doc = self.discovery()
+        doc.update(self.scenario.get("discovery_override") or {})
+        return 200, doc
 
     def _jwks(self, method, headers, body, entry):
         return 200, self.jwks()
@@ -847,13 +857,16 @@ def main(argv=None):
     ap.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = ap.parse_args(argv)
 
-    clients = dict(DEFAULT_CLIENTS)
+    # The well-known demo client exists only when no client is given.
+    clients = {}
     if args.client_id or args.client_secret:
         if not (args.client_id and args.client_secret):
             ap.error("--client-id and --client-secret go together")
-        clients = {args.client_id: args.client_secret}
+        clients[args.client_id] = args.client_secret
     if args.clients_json:
         clients.update(_load_clients(args.clients_json))
+    if not clients:
+        clients = dict(DEFAULT_CLIENTS)
 
     def say(line):
         print(line, flush=True)
