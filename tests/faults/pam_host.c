@@ -5,7 +5,8 @@
  *                             answer PAM_SUCCESS with no responses, or no function at all
  *   --repeat N                authenticate N times in this process (default 1)
  *   --threads T               spread the logins over T threads (default 1)
- *   --growth W                print fd count and RSS after the first W logins and at the end
+ *   --growth W                run the first W logins as a round of their own, then the rest;
+ *                             print fd count and RSS after each round (no login in flight)
  *   --hostcheck               check that umask, environment, signal dispositions and each
  *                             thread's signal mask are unchanged by the module
  *   --secret-file F           fail if the text in F shows up in environ or the PAM environment
@@ -162,10 +163,6 @@ static void one_login(void)
     if (repeat == 1)
         printf("result: %s\n", code_name(rc));
     done_logins++;
-    if (done_logins == growth_after) {
-        fds_mark = count_fds();
-        rss_mark = rss_kb();
-    }
     pthread_mutex_unlock(&lock);
 }
 
@@ -175,6 +172,25 @@ static void *worker(void *arg)
     for (long i = 0; i < n; i++)
         one_login();
     return NULL;
+}
+
+/* n logins spread over nthreads threads (or this one), all finished on return. */
+static void run_round(int n, pthread_t *th)
+{
+    int started = 0;
+    if (nthreads == 1) {
+        worker((void *)(long)n);
+        return;
+    }
+    for (int t = 0; t < nthreads; t++, started++) {
+        long share = n / nthreads + (t < n % nthreads ? 1 : 0);
+        if (pthread_create(&th[t], NULL, worker, (void *)share) != 0) {
+            check_failed("pthread_create");
+            break;
+        }
+    }
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
 }
 
 #ifdef HOST_USES_CURL
@@ -311,19 +327,15 @@ int main(int argc, char **argv)
      * a plain getpwnam_r test). One lookup here first; a real NSS has no such race. */
     (void)getpwnam(user);
 
-    if (nthreads == 1) {
-        worker((void *)(long)repeat);
+    /* With --growth, the first W logins run as a round of their own, so both measurements
+     * are taken with no login in flight. */
+    if (growth_after > 0 && growth_after < repeat) {
+        run_round(growth_after, th);
+        fds_mark = count_fds();
+        rss_mark = rss_kb();
+        run_round(repeat - growth_after, th);
     } else {
-        for (int t = 0; t < nthreads; t++) {
-            long share = repeat / nthreads + (t < repeat % nthreads ? 1 : 0);
-            if (pthread_create(&th[t], NULL, worker, (void *)share) != 0) {
-                check_failed("pthread_create");
-                nthreads = t;
-                break;
-            }
-        }
-        for (int t = 0; t < nthreads; t++)
-            pthread_join(th[t], NULL);
+        run_round(repeat, th);
     }
 
     if (hostcheck) {
