@@ -174,6 +174,6 @@ case "$cmd" in
   # The soak with the long-lived PAM application at 1,000 logins (check runs 400).
   soak) need_root "$cmd" "$@"; deps; build
     ROOT="$ROOT" BUILD="$BUILD" PY="$PY" PAM_CIBA_SO="$BUILD/pam_ciba/.libs/pam_ciba.so" SOAK_REPEAT="${1:-1000}" \
-      bash "$ROOT/tests/suites/60-soak.sh" ;;
+      bash "$ROOT/tests/suites/80-soak.sh" ;;
   *) echo "usage: $0 demo [--deny] | check | build | deps | fuzz [SECONDS] [TARGET...] | soak [LOGINS]" >&2; exit 2 ;;
 esac

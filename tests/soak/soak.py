@@ -11,7 +11,7 @@
    growth beyond a small fixed slack fails.
 
 Usage: /usr/bin/python3 tests/soak/soak.py [--logins N] [--concurrency N] [--repeat N] [--threads N]
-Needs root, pamtester, pam_wrapper, nss_wrapper and $PAM_HOST (built by tests/suites/60-soak.sh).
+Needs root, pamtester, pam_wrapper, nss_wrapper and $PAM_HOST (built by tests/suites/80-soak.sh).
 """
 
 import argparse
@@ -144,7 +144,7 @@ def main():
     ap.add_argument("--threads", type=int, default=25)
     args = ap.parse_args()
     pam_host = os.environ.get("PAM_HOST", "")
-    problems = tp.preflight() + ([] if pam_host else ["PAM_HOST is not set (tests/suites/60-soak.sh builds it)"])
+    problems = tp.preflight() + ([] if pam_host else ["PAM_HOST is not set (tests/suites/80-soak.sh builds it)"])
     if problems:
         for p in problems:
             print("FAIL: preflight: %s" % p)
