@@ -1,10 +1,12 @@
 /* The approval flow: hint and message, bc-authorize, tell the user, poll, verify. */
 #include "approval.h"
+#include "authz_details.h"
 #include "ciba.h"
 #include "client_auth.h"
 #include "provider.h"
 #include "idtoken.h"
 #include "login_hint.h"
+#include "message.h"
 #include "wipe.h"
 
 #include <stdio.h>
@@ -24,20 +26,21 @@ static void host_names(char *full, size_t fulllen, char *shortname, size_t short
     snprintf(shortname, shortlen, "%.*s", (int)strcspn(full, "."), full);
 }
 
-/* Tell the user what to approve. UI_NONE is fine; a failing conversation is not. */
-static result tell_user(const struct config *cfg, const struct approval_ui *ui, const char *binding,
+/* Tell the user what to approve (text: the expanded message template). UI_NONE is fine;
+ * a failing conversation is not. */
+static result tell_user(const struct config *cfg, const struct approval_ui *ui, const char *text,
                         const struct logger *log)
 {
-    char msg[256];
+    char msg[MESSAGE_MAX + sizeof(PROMPT_SUFFIX)];
     int st;
 
     if (!ui)
         return RES_OK;
     if (cfg->prompt == PROMPT_ENTER && ui->prompt_enter) {
-        snprintf(msg, sizeof(msg), "Approve the request \"%s\" on your phone" PROMPT_SUFFIX, binding);
+        snprintf(msg, sizeof(msg), "%s" PROMPT_SUFFIX, text);
         st = ui->prompt_enter(ui->ctx, msg);
     } else if (ui->info) {
-        snprintf(msg, sizeof(msg), "Approve the request \"%s\" on your phone", binding);
+        snprintf(msg, sizeof(msg), "%s", text);
         st = ui->info(ui->ctx, msg);
     } else {
         st = UI_NONE;
@@ -74,7 +77,8 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     struct ciba_pending pending = {0};
     struct ciba_tokens tokens = {0};
     struct provider prov;
-    char *subject = NULL, *hint = NULL, *user_code = NULL;
+    char *subject = NULL, *hint = NULL, *user_code = NULL, *details = NULL;
+    char text[MESSAGE_MAX];
     result r;
 
     memset(rep, 0, sizeof(*rep));
@@ -87,7 +91,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     }
     vars = (struct template_vars){u->user, host_short, host_full, u->service, u->rhost, u->tty, code};
 
-    r = template_expand(cfg->subject, &vars, 0, &subject);
+    r = template_expand(u->subject ? u->subject : cfg->subject, &vars, 0, &subject);
     if (r == RES_OK && (!*subject || strpbrk(subject, "\r\n"))) {
         snprintf(rep->reason, sizeof(rep->reason), "subject template expands to an unusable subject");
         r = RES_USER_UNKNOWN;
@@ -97,14 +101,16 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         r = login_hint_build(cfg->login_hint_format, cfg->issuer, subject, &hint);
     if (r == RES_OK)
         r = binding_message_build(cfg->binding_message, &vars, rep->binding_message);
+    /* Expanded on the parsed JSON tree: login facts can never change its structure. */
+    if (r == RES_OK && cfg->authorization_details)
+        r = authz_details_expand(cfg->authorization_details, &vars, &details);
     if (r != RES_OK) {
         snprintf(rep->reason, sizeof(rep->reason), "cannot build the request");
         goto out;
     }
     if (!transport) {
-        struct http_options o = {cfg->ca_file, cfg->connect_timeout, cfg->request_timeout, 0,
-                                 cfg->client_auth == CLIENT_AUTH_TLS_CLIENT_AUTH ? cfg->tls_client_cert : NULL,
-                                 cfg->client_auth == CLIENT_AUTH_TLS_CLIENT_AUTH ? cfg->tls_client_key_pem : NULL};
+        struct http_options o;
+        http_options_from_config(cfg, &o);
         http = http_client_new(&o);
         if (!http) {
             snprintf(rep->reason, sizeof(rep->reason), "cannot initialise libcurl");
@@ -137,7 +143,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
                                            cfg->private_key_pem, cfg->key_id, cfg->issuer};
         struct ciba_client c = {transport, clk, env->log, prov.bc_endpoint, prov.token_endpoint, &creds};
         struct ciba_request req = {cfg->scope, hint, rep->binding_message, cfg->audience, cfg->resource,
-                                   cfg->authorization_details, cfg->requested_expiry, cfg->acr_values,
+                                   details, cfg->requested_expiry, cfg->acr_values,
                                    user_code};
         struct jws_verifier verifier = provider_verifier(&prov);
         struct idtoken_expect expect;
@@ -149,7 +155,15 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
             rep->unreachable = r == RES_UNAVAILABLE && (pending.bc_status == 0 || pending.bc_status >= 500);
             goto out;
         }
-        r = tell_user(cfg, ui, rep->binding_message, env->log);
+        {
+            /* %e: what is left of the request's lifetime, bounded by max_wait. */
+            double left = deadline - clk->now(clk->ctx);
+            long expires = pending.expires_in > 0 && pending.expires_in < left ? pending.expires_in : (long)left;
+            r = message_build(cfg->message ? cfg->message : MESSAGE_DEFAULT, &vars, rep->binding_message,
+                              expires, text, sizeof(text));
+        }
+        if (r == RES_OK)
+            r = tell_user(cfg, ui, text, env->log);
         if (r != RES_OK) {
             snprintf(rep->reason, sizeof(rep->reason), "conversation failed while showing the message");
             goto out;
@@ -158,7 +172,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         if (r != RES_OK)
             goto out;
         expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),
-                                         cfg->clock_skew};
+                                         cfg->clock_skew, cfg->login_hint_format == HINT_EMAIL ? subject : NULL};
         r = idtoken_verify(tokens.id_token, &verifier, &expect, rep->reason, sizeof(rep->reason));
         if (r == RES_OK)
             snprintf(rep->reason, sizeof(rep->reason), "id_token verified");
@@ -171,5 +185,6 @@ out:
     http_client_free(http);
     free(subject);
     free(hint);
+    free(details);
     return r;
 }

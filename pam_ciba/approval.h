@@ -17,6 +17,7 @@ struct approval_user {
     const char *service;
     const char *rhost;
     const char *tty;
+    const char *subject; /* subject template from subject_map_file, or NULL: cfg->subject */
 };
 
 enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };

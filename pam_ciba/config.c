@@ -1,6 +1,9 @@
 /* Loads /etc/security/pam_ciba.conf: safe open, size cap, strict keys, validation. */
 #include "config.h"
+#include "authz_details.h"
 #include "json_util.h"
+#include "message.h"
+#include "policy.h"
 #include "template.h"
 #include "wipe.h"
 
@@ -32,6 +35,8 @@ static const char *const client_auth_names[] = {"client_secret_post", "client_se
                                                 "private_key_jwt", "tls_client_auth", NULL};
 static const char *const hint_format_names[] = {"iss_sub", "plain", "email", NULL};
 static const char *const prompt_names[] = {"auto", "enter", "none", NULL};
+static const char *const unmapped_names[] = {"deny", "ignore", NULL};
+static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
 
 #define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
@@ -75,6 +80,24 @@ static const struct key_spec keys[] = {
     STR("tls_client_key", tls_client_key),
     STR("acr_values", acr_values),
     BOOL("user_code", user_code),
+    /* Policy, identity mapping, reuse, terminal text, network (issue 8). */
+    STR("subject_map_file", subject_map_file),
+    ENUM("unmapped", unmapped, unmapped_names),
+    LIST("groups", groups),
+    LIST("exempt_users", exempt_users),
+    LIST("exempt_rhosts", exempt_rhosts),
+    LIST("services", services),
+    BOOL("require_tty", require_tty),
+    INT("reuse_window", reuse_window, 0, 3600),
+    STR("reuse_dir", reuse_dir),
+    STR("message", message),
+    STR("http_proxy", http_proxy),
+    STR("https_proxy", https_proxy),
+    STR("no_proxy", no_proxy),
+    BOOL("proxy_from_env", proxy_from_env),
+    STR("ca_path", ca_path),
+    ENUM("tls_min_version", tls_min_version, tls_min_names),
+    STR("pinned_public_key", pinned_public_key),
     ENUM("failmode", failmode, failmode_names),
 };
 
@@ -247,6 +270,17 @@ static result read_checked(const char *path, uid_t trusted_uid, bool secret, siz
 out:
     wipe_free(buf, max + 1);
     close(fd);
+    return r;
+}
+
+result stat_protected_file(const char *path, uid_t trusted_uid, bool secret, struct stat *st,
+                           char *err, size_t errlen)
+{
+    int fd;
+    result r = open_checked(path, trusted_uid, secret, &fd, st, err, errlen);
+
+    if (r == RES_OK)
+        close(fd);
     return r;
 }
 
@@ -570,6 +604,103 @@ static result finish(struct config *cfg, config_t *lc, const char *path, uid_t t
 #undef LINE_OF
 }
 
+static bool is_proxy_url(const char *u)
+{
+    return (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0 ||
+            strncmp(u, "socks5h://", 10) == 0) && !strpbrk(u, " \t\r\n");
+}
+
+/* "sha256//BASE64" hashes joined by ';', each a base64 SHA-256 (44 characters). */
+static bool is_pin_hashes(const char *p)
+{
+    while (*p) {
+        size_t n = strcspn(p, ";");
+        if (n != 8 + 44 || strncmp(p, "sha256//", 8) != 0)
+            return false;
+        for (size_t i = 8; i < n; i++)
+            if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", p[i]))
+                return false;
+        p += n;
+        if (*p == ';')
+            p++;
+    }
+    return true;
+}
+
+/* Checks for the policy, mapping, reuse, message and network keys. */
+static result finish_policy(struct config *cfg, config_t *lc, const char *path, char *err, size_t errlen)
+{
+    char why[512], detail[256];
+    struct stat st;
+#define LINE_OF(key) (config_lookup(lc, key) ? (int)config_setting_source_line(config_lookup(lc, key)) : 0)
+#define FAIL(key, ...) do { snprintf(why, sizeof(why), __VA_ARGS__); \
+        snprintf(err, errlen, "%s:%d: %s: %s", path, LINE_OF(key), key, why); return RES_CONFIG; } while (0)
+
+    if (cfg->subject_map_file) {
+        if (cfg->subject_map_file[0] != '/')
+            FAIL("subject_map_file", "must be an absolute path");
+        /* Two sources for one answer would be ambiguous: the map's "*" line is the default. */
+        if (config_lookup(lc, "subject"))
+            FAIL("subject_map_file", "set either subject or subject_map_file (use a \"*\" line in the map "
+                 "for a default), not both");
+    }
+    if (config_lookup(lc, "unmapped") && !cfg->subject_map_file)
+        FAIL("unmapped", "only meaningful with subject_map_file");
+    {
+        static const char *const names[] = {"groups", "exempt_users", "exempt_rhosts", "services"};
+        char **lists[] = {cfg->groups, cfg->exempt_users, cfg->exempt_rhosts, cfg->services};
+        for (size_t l = 0; l < 4; l++) {
+            for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+                const char *v = lists[l][i];
+                bool ok = *v && strlen(v) <= 256;
+                for (const char *q = v; ok && *q; q++)
+                    ok = (unsigned char)*q > 0x20 && *q != 0x7f;
+                if (!ok)
+                    FAIL(names[l], "element %zu must be a non-empty name without blanks or control characters", i + 1);
+            }
+        }
+    }
+    for (size_t i = 0; cfg->groups && cfg->groups[i]; i++) {
+        const char *g = cfg->groups[i] + (cfg->groups[i][0] == '!');
+        if (!*g || strpbrk(g, ":,"))
+            FAIL("groups", "\"%s\" is not a group name (\"name\" or \"!name\")", cfg->groups[i]);
+    }
+    for (size_t i = 0; cfg->exempt_rhosts && cfg->exempt_rhosts[i]; i++) {
+        struct cidr c;
+        if (!cidr_parse(cfg->exempt_rhosts[i], &c, detail, sizeof(detail)))
+            FAIL("exempt_rhosts", "%s", detail);
+    }
+    if (cfg->reuse_dir && cfg->reuse_dir[0] != '/')
+        FAIL("reuse_dir", "must be an absolute path");
+    if (!cfg->message && !(cfg->message = strdup(MESSAGE_DEFAULT)))
+        return RES_INTERNAL;
+    if (message_check(cfg->message, detail, sizeof(detail)) != RES_OK)
+        FAIL("message", "%s", detail);
+    if (cfg->authorization_details &&
+        authz_details_check(cfg->authorization_details, detail, sizeof(detail)) != RES_OK)
+        FAIL("authorization_details", "%s", detail);
+    if (cfg->http_proxy && !is_proxy_url(cfg->http_proxy))
+        FAIL("http_proxy", "must be an http://, https:// or socks5h:// URL");
+    if (cfg->https_proxy && !is_proxy_url(cfg->https_proxy))
+        FAIL("https_proxy", "must be an http://, https:// or socks5h:// URL");
+    if (cfg->no_proxy && (!*cfg->no_proxy || strpbrk(cfg->no_proxy, " \t\r\n")))
+        FAIL("no_proxy", "must be a comma-separated list of host names or addresses, without spaces");
+    if (cfg->ca_path && (stat(cfg->ca_path, &st) != 0 || !S_ISDIR(st.st_mode) || access(cfg->ca_path, R_OK | X_OK) != 0))
+        FAIL("ca_path", "%s is not a readable directory", cfg->ca_path);
+    if (cfg->pinned_public_key) {
+        const char *p = cfg->pinned_public_key;
+        if (strncmp(p, "sha256//", 8) == 0) {
+            if (!is_pin_hashes(p))
+                FAIL("pinned_public_key", "must be \"sha256//BASE64\" hashes separated by ';', or a key file path");
+        } else if (p[0] != '/' || access(p, R_OK) != 0) {
+            FAIL("pinned_public_key", "%s is not a readable absolute path (or use sha256//BASE64)", p);
+        }
+    }
+    return RES_OK;
+#undef FAIL
+#undef LINE_OF
+}
+
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
 static void wipe_setting(config_t *lc, const char *key)
 {
@@ -620,6 +751,8 @@ result config_load(const char *path, uid_t trusted_uid, struct config *cfg, char
             goto out;
     }
     r = finish(cfg, &lc, path, trusted_uid, mode, err, errlen);
+    if (r == RES_OK)
+        r = finish_policy(cfg, &lc, path, err, errlen);
 out:
     wipe_setting(&lc, "client_secret");
     config_destroy(&lc);

@@ -3,6 +3,7 @@
 #define PAM_CIBA_CONFIG_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "result.h"
 
@@ -20,6 +21,8 @@ enum client_auth {
 };
 enum hint_format { HINT_ISS_SUB, HINT_PLAIN, HINT_EMAIL };
 enum prompt_mode { PROMPT_AUTO, PROMPT_ENTER, PROMPT_NONE };
+enum unmapped_mode { UNMAPPED_DENY, UNMAPPED_IGNORE };
+enum tls_min { TLS_MIN_1_2, TLS_MIN_1_3 };
 /* What an unreachable provider means: refuse (secure) or let the rest of the stack decide (safe). */
 enum failmode { FAILMODE_SECURE, FAILMODE_SAFE };
 
@@ -60,6 +63,24 @@ struct config {
     char *tls_client_key_pem;     /* loaded from tls_client_key; secret: wiped on free */
     char *acr_values;
     int user_code;                /* bool: ask the user for a user_code */
+    /* Policy, identity mapping, reuse, terminal text, network (issue 8). */
+    char *subject_map_file;       /* "unixuser subject" lines; NULL = use subject */
+    int unmapped;                 /* enum unmapped_mode */
+    char **groups;                /* NULL-terminated; "name" or "!name" */
+    char **exempt_users;
+    char **exempt_rhosts;         /* CIDRs, validated at load */
+    char **services;
+    int require_tty;              /* bool */
+    int reuse_window;             /* seconds, 0 = off */
+    char *reuse_dir;              /* NULL = REUSE_DEFAULT_DIR */
+    char *message;                /* terminal text template (message.h) */
+    char *http_proxy;
+    char *https_proxy;
+    char *no_proxy;
+    int proxy_from_env;           /* bool: let libcurl read *_proxy from the environment */
+    char *ca_path;
+    int tls_min_version;          /* enum tls_min */
+    char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
     int failmode;                 /* enum failmode */
 };
 
@@ -79,5 +100,9 @@ void config_free(struct config *cfg);
  * NUL-terminated malloc'd buffer (wipe it if secret), or RES_CONFIG with the reason. */
 result read_protected_file(const char *path, uid_t trusted_uid, bool secret, size_t max,
                            char **out, size_t *outlen, char *err, size_t errlen);
+
+/* Like read_protected_file but only opens and checks path; fills *st. */
+result stat_protected_file(const char *path, uid_t trusted_uid, bool secret, struct stat *st,
+                           char *err, size_t errlen);
 
 #endif

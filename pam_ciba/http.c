@@ -105,15 +105,30 @@ struct http_client *http_client_new(const struct http_options *opts)
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)(c->opts.tls_min_version == TLS_MIN_1_3
+                                                       ? CURL_SSLVERSION_TLSv1_3 : CURL_SSLVERSION_TLSv1_2));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->opts.connect_timeout);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, c->opts.request_timeout);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts.max_body);
-    /* The environment of a PAM application is not the admin's: ignore *_proxy there. */
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    /* The environment of a PAM application is not the admin's: ignore *_proxy there
+     * unless proxy_from_env says otherwise. The proxy itself is chosen per request. */
+    if (!c->opts.proxy_from_env)
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+    /* libcurl reads no_proxy from the environment even for an explicit proxy unless
+     * CURLOPT_NOPROXY is set; "" means "no exceptions". */
+    if (c->opts.no_proxy || !c->opts.proxy_from_env)
+        curl_easy_setopt(h, CURLOPT_NOPROXY, c->opts.no_proxy ? c->opts.no_proxy : "");
+    if (c->opts.ca_path) {
+        curl_easy_setopt(h, CURLOPT_CAPATH, c->opts.ca_path);
+        curl_easy_setopt(h, CURLOPT_PROXY_CAPATH, c->opts.ca_path);
+    }
+    if (c->opts.pinned_public_key)
+        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->opts.pinned_public_key);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "pam_ciba/" PACKAGE_VERSION);
-    if (c->opts.ca_file)
+    if (c->opts.ca_file) {
         curl_easy_setopt(h, CURLOPT_CAINFO, c->opts.ca_file);
+        curl_easy_setopt(h, CURLOPT_PROXY_CAINFO, c->opts.ca_file);
+    }
     if (c->opts.client_cert_file && c->opts.client_key_pem) {
         /* The key stays in our (wiped) memory: NOCOPY keeps curl from holding a copy. */
         struct curl_blob key = {(void *)c->opts.client_key_pem, strlen(c->opts.client_key_pem),
@@ -124,6 +139,35 @@ struct http_client *http_client_new(const struct http_options *opts)
         curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
     }
     return c;
+}
+
+void http_options_from_config(const struct config *cfg, struct http_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->ca_file = cfg->ca_file;
+    o->connect_timeout = cfg->connect_timeout;
+    o->request_timeout = cfg->request_timeout;
+    o->http_proxy = cfg->http_proxy;
+    o->https_proxy = cfg->https_proxy;
+    o->no_proxy = cfg->no_proxy;
+    o->proxy_from_env = cfg->proxy_from_env;
+    o->ca_path = cfg->ca_path;
+    o->tls_min_version = cfg->tls_min_version;
+    o->pinned_public_key = cfg->pinned_public_key;
+    if (cfg->client_auth == CLIENT_AUTH_TLS_CLIENT_AUTH) {
+        o->client_cert_file = cfg->tls_client_cert;
+        o->client_key_pem = cfg->tls_client_key_pem;
+    }
+}
+
+/* The configured proxy for url's scheme; NULL leaves curl's current setting. */
+static const char *proxy_for(const struct http_client *c, const char *url)
+{
+    if (strncmp(url, "https://", 8) == 0)
+        return c->opts.https_proxy;
+    if (strncmp(url, "http://", 7) == 0)
+        return c->opts.http_proxy;
+    return NULL;
 }
 
 void http_client_free(struct http_client *c)
@@ -184,6 +228,10 @@ static result perform(void *ctx, const char *url, const char *body, const char *
             goto oom;
     }
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    if (proxy_for(c, url))
+        curl_easy_setopt(c->curl, CURLOPT_PROXY, proxy_for(c, url));
+    else /* NULL: libcurl's default, which reads the environment */
+        curl_easy_setopt(c->curl, CURLOPT_PROXY, c->opts.proxy_from_env ? NULL : "");
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
     if (body) {
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);

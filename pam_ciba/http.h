@@ -1,7 +1,9 @@
 /* HTTPS POST transport: one libcurl handle per login, strict TLS, capped bodies. */
 #ifndef PAM_CIBA_HTTP_H
 #define PAM_CIBA_HTTP_H
+#include <stdbool.h>
 #include <stddef.h>
+#include "config.h"
 #include "result.h"
 
 #define HTTP_MAX_BODY (64 * 1024)
@@ -34,7 +36,18 @@ struct http_options {
     size_t max_body;      /* bytes; 0 = HTTP_MAX_BODY */
     const char *client_cert_file; /* tls_client_auth: PEM certificate, or NULL */
     const char *client_key_pem;   /* tls_client_auth: PEM private key in memory, or NULL */
+    /* Network policy (issue 8); zero/NULL keeps the defaults. */
+    const char *http_proxy;        /* proxy for http:// URLs */
+    const char *https_proxy;       /* proxy for https:// URLs (every provider URL) */
+    const char *no_proxy;          /* CURLOPT_NOPROXY list */
+    bool proxy_from_env;           /* let libcurl read *_proxy variables */
+    const char *ca_path;           /* hashed CA directory */
+    int tls_min_version;           /* enum tls_min */
+    const char *pinned_public_key; /* CURLOPT_PINNEDPUBLICKEY */
 };
+
+/* Every network key of cfg in one place, for each http_client the module creates. */
+void http_options_from_config(const struct config *cfg, struct http_options *o);
 
 struct http_client;
 

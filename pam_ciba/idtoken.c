@@ -93,6 +93,14 @@ static result check_header(json_object *h, const struct jws_verifier *verifier, 
     return RES_OK;
 }
 
+static bool verified_email_matches(json_object *p, const char *want)
+{
+    const char *email = json_get_str(p, "email");
+    json_object *v;
+    return want && email && strcmp(email, want) == 0 && json_object_object_get_ex(p, "email_verified", &v) &&
+           json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
 static result check_claims(json_object *p, const struct idtoken_expect *e, char *reason, size_t len)
 {
     const char *iss = json_get_str(p, "iss"), *sub = json_get_str(p, "sub");
@@ -116,7 +124,7 @@ static result check_claims(json_object *p, const struct idtoken_expect *e, char 
         snprintf(reason, len, "id_token: iat missing or in the future");
         return RES_INVALID_TOKEN;
     }
-    if (!sub || strcmp(sub, e->subject) != 0) {
+    if ((!sub || strcmp(sub, e->subject) != 0) && !verified_email_matches(p, e->email)) {
         log_escape(sub ? sub : "(none)", safe, sizeof(safe));
         snprintf(reason, len, "id_token: sub \"%s\" is not the expected subject", safe);
         return RES_INVALID_TOKEN;

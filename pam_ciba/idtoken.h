@@ -13,6 +13,10 @@ struct idtoken_expect {
     const char *subject;   /* sub must equal it exactly */
     time_t now;            /* Unix time */
     long leeway;           /* seconds of clock skew tolerated for exp and iat */
+    /* Email login hints: the provider's sub is its own account id, so a token whose
+     * email equals this (with email_verified true) also names the expected user.
+     * NULL for every other hint format. */
+    const char *email;
 };
 
 /* Verifies the JWS signature over header.payload. Supplied by the caller so key

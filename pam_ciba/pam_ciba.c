@@ -1,6 +1,7 @@
 /* PAM entry points: read arguments, gather PAM items, run one approval, log and map the result. */
 #include "approval.h"
 #include "config.h"
+#include "gate.h"
 #include "logger.h"
 #include "result.h"
 
@@ -17,6 +18,16 @@
 
 #define PUBLIC __attribute__((visibility("default")))
 #define MAX_USER_LEN 256
+
+/* The parsed subject_map_file for as long as this module stays loaded in the process:
+ * a long-lived application then parses the map only when the file changes. A process
+ * that loads the module for one login (sshd's per-connection child, sudo) parses once. */
+static struct subject_map_cache map_cache = SUBJECT_MAP_CACHE_INIT;
+
+__attribute__((destructor)) static void free_map_cache(void)
+{
+    subject_map_cache_clear(&map_cache);
+}
 
 struct args {
     const char *conf;
@@ -45,6 +56,7 @@ static int to_pam(result r, int failmode, const struct approval_report *rep)
     case RES_CONFIG: return PAM_SERVICE_ERR;
     case RES_CONV: return PAM_CONV_ERR;
     case RES_INTERNAL: return PAM_SYSTEM_ERR;
+    case RES_IGNORE: return PAM_IGNORE;
     case RES_DENIED:
     case RES_EXPIRED:
     case RES_TIMEOUT:
@@ -128,6 +140,12 @@ static int ui_prompt_secret(void *ctx, const char *msg, char **answer)
     return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_OFF, msg, answer);
 }
 
+static bool have_conv(pam_handle_t *pamh)
+{
+    const struct pam_conv *conv = NULL;
+    return pam_get_item(pamh, PAM_CONV, (const void **)&conv) == PAM_SUCCESS && conv && conv->conv;
+}
+
 static const char *item_str(pam_handle_t *pamh, int item)
 {
     const void *v = NULL;
@@ -195,19 +213,36 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     rhost = item_str(pamh, PAM_RHOST);
     tty = item_str(pamh, PAM_TTY);
     if (r == RES_OK) {
-        struct approval_user u = {user, service, rhost, tty};
+        struct approval_user u = {user, service, rhost, tty, NULL};
         struct ui_ctx uctx = {pamh, (flags & PAM_SILENT) != 0};
         struct approval_ui ui = {ui_info, ui_prompt_enter, ui_prompt_secret, &uctx};
         struct approval_env env = {NULL, NULL, &log, 0};
+        struct policy_facts facts = {user, service, rhost, tty, NULL, 0,
+                                     have_conv(pamh) && !(flags & PAM_SILENT)};
+        char **groups = NULL, session[REUSE_SESSION_MAX];
+        struct gate_env gate = {&map_cache, 0, NULL, NULL};
 
         /* Tokens and the client secret live in this process for a while: keep them out
          * of core dumps, and put the flag back so the host is unchanged afterwards. */
         dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
         if (dumpable > 0)
             prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        r = approval_run(&cfg, &u, &ui, &env, &rep);
+        if (cfg.groups && user_groups(user, &groups, &facts.n_groups) != RES_OK) {
+            snprintf(rep.reason, sizeof(rep.reason), "cannot read the user's groups");
+            r = RES_INTERNAL;
+        }
+        facts.groups = (const char *const *)groups;
+        if (cfg.reuse_window > 0 && reuse_session_id(session, sizeof(session)) == RES_OK)
+            gate.session = session;
+        if (r == RES_OK)
+            r = gate_run(&cfg, &facts, &u, &ui, &env, &gate, &rep);
+        user_groups_free(groups, facts.n_groups);
         if (dumpable > 0)
             prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+        /* require_tty: say why on whatever the application can show, if anything. */
+        if (r == RES_CONV && facts.can_converse && strncmp(rep.reason, "require_tty", 11) == 0)
+            conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: this login needs an interactive terminal for the approval",
+                     NULL);
     }
     log_escape(user ? user : "?", safe_user, sizeof(safe_user));
     log_escape(rhost ? rhost : "", safe_rhost, sizeof(safe_rhost));

@@ -17,6 +17,7 @@ const char *result_name(result r)
     case RES_CONV: return "conversation_error";
     case RES_INTERRUPTED: return "interrupted";
     case RES_INTERNAL: return "internal_error";
+    case RES_IGNORE: return "ignored";
     }
     return "unknown";
 }

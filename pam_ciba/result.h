@@ -15,7 +15,8 @@ typedef enum {
     RES_USER_UNKNOWN,   /* no such account, or an unusable user name */
     RES_CONV,           /* the conversation with the user failed */
     RES_INTERRUPTED,    /* the wait was cancelled */
-    RES_INTERNAL        /* out of memory or another local failure */
+    RES_INTERNAL,       /* out of memory or another local failure */
+    RES_IGNORE          /* the policy does not apply to this login (PAM_IGNORE) */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */

@@ -294,6 +294,69 @@ static void test_size_cap(void **state)
     free(big);
 }
 
+/* Policy, mapping, reuse, message and network keys (issue 8). */
+static void test_policy_keys(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load(BASE "groups = [\"admins\", \"!contractors\"];\nexempt_users = (\"backup\");\n"
+                               "exempt_rhosts = [\"10.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.7\"];\n"
+                               "services = [\"sudo\", \"sshd\"];\nrequire_tty = true;\nreuse_window = 300;\n"
+                               "reuse_dir = \"/run/x\";\nmessage = \"%b (%e s) on %h\";\n"
+                               "https_proxy = \"http://proxy.example:3128\";\nno_proxy = \"localhost,10.0.0.1\";\n"
+                               "tls_min_version = \"1.3\";\n"
+                               "pinned_public_key = \"sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=;"
+                               "sha256//t62CeU2tQiqkexU74Gxa2eg7fRbEgoChTociMee9wno=\";\n",
+                          0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_string_equal(cfg.groups[0], "admins");
+    assert_string_equal(cfg.groups[1], "!contractors");
+    assert_null(cfg.groups[2]);
+    assert_string_equal(cfg.exempt_users[0], "backup");
+    assert_string_equal(cfg.exempt_rhosts[2], "192.0.2.7");
+    assert_string_equal(cfg.services[1], "sshd");
+    assert_true(cfg.require_tty);
+    assert_int_equal(cfg.reuse_window, 300);
+    assert_int_equal(cfg.tls_min_version, TLS_MIN_1_3);
+    assert_false(cfg.proxy_from_env);
+    config_free(&cfg);
+    assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_null(cfg.groups);
+    assert_int_equal(cfg.reuse_window, 0);
+    assert_int_equal(cfg.unmapped, UNMAPPED_DENY);
+    assert_string_equal(cfg.message, "Approve the request \"%b\" on your phone (expires in %e s)");
+    assert_int_equal(cfg.tls_min_version, TLS_MIN_1_2);
+    config_free(&cfg);
+}
+
+static void test_policy_key_errors(void **state)
+{
+    (void)state;
+    expect_error(BASE "groups = [];\n", "groups");
+    expect_error(BASE "groups = \"admins\";\n", "groups");
+    expect_error(BASE "groups = [\"!\"];\n", "not a group name");
+    expect_error(BASE "groups = [\"a b\"];\n", "without blanks");
+    expect_error(BASE "exempt_rhosts = [\"10.0.0.1/8\"];\n", ":4: exempt_rhosts: ");
+    expect_error(BASE "exempt_rhosts = [\"gateway.example\"];\n", "host names are not allowed");
+    expect_error(BASE "require_tty = 1;\n", "true or false");
+    expect_error(BASE "reuse_window = 3601;\n", "out of range");
+    expect_error(BASE "reuse_window = -1;\n", "out of range");
+    expect_error(BASE "reuse_dir = \"run/x\";\n", "absolute");
+    expect_error(BASE "subject_map_file = \"/etc/map\";\nsubject = \"%u\";\n", "not both");
+    expect_error(BASE "subject_map_file = \"map\";\n", "absolute");
+    expect_error(BASE "unmapped = \"ignore\";\n", "only meaningful with subject_map_file");
+    expect_error(BASE "unmapped = \"allow\";\n", "unknown value");
+    expect_error(BASE "message = \"%b %x\";\n", "unknown escape %x");
+    expect_error(BASE "authorization_details = \"[{\\\"type\\\":\\\"t\\\",\\\"h\\\":\\\"%Z\\\"}]\";\n", "%Z");
+    expect_error(BASE "https_proxy = \"proxy:3128\";\n", "https_proxy");
+    expect_error(BASE "http_proxy = \"ftp://proxy\";\n", "http_proxy");
+    expect_error(BASE "no_proxy = \"a, b\";\n", "no_proxy");
+    expect_error(BASE "ca_path = \"/nonexistent/certs\";\n", "ca_path");
+    expect_error(BASE "tls_min_version = \"1.1\";\n", "unknown value");
+    expect_error(BASE "pinned_public_key = \"sha256//short\";\n", "pinned_public_key");
+    expect_error(BASE "pinned_public_key = \"/nonexistent.pem\";\n", "pinned_public_key");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -322,6 +385,8 @@ int main(void)
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_failmode),
         cmocka_unit_test(test_private_key_jwt),
+        cmocka_unit_test(test_policy_keys),
+        cmocka_unit_test(test_policy_key_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,7 +14,7 @@
 
 #define NOW 1700000000L
 
-static const struct idtoken_expect expect = {"https://t.example/", "cid", "alice", NOW, 0};
+static const struct idtoken_expect expect = {"https://t.example/", "cid", "alice", NOW, 0, NULL};
 
 static char *jwt(const char *header, const char *payload, const char *sig)
 {
@@ -90,6 +90,39 @@ static void test_claims(void **state)
     bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"iat\":1}", "exp");
     bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":1800000000,\"iat\":1700000100}", "iat");
     bad(HDR, "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":1800000000}", "iat");
+}
+
+static void test_email_hint(void **state)
+{
+    struct idtoken_expect e = {"https://t.example/", "cid", "alice@example.com", NOW, 0, "alice@example.com"};
+    char reason[256];
+    const char *cases[][2] = {
+        {",\"email\":\"alice@example.com\",\"email_verified\":true", "ok"},
+        {",\"email\":\"alice@example.com\",\"email_verified\":false", "sub"},
+        {",\"email\":\"alice@example.com\",\"email_verified\":\"true\"", "sub"},
+        {",\"email\":\"alice@example.com\"", "sub"},
+        {",\"email\":\"bob@example.com\",\"email_verified\":true", "sub"},
+        {",\"email\":\"alice@example.com\\u0000\",\"email_verified\":true", "sub"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char payload[512];
+        char *t;
+        result r;
+        snprintf(payload, sizeof(payload), CLAIMS("https://t.example/", "\"cid\"", "auth0|123", "%s"), cases[i][0]);
+        t = jwt(HDR, payload, "c2ln");
+        r = idtoken_verify(t, NULL, &e, reason, sizeof(reason));
+        free(t);
+        if ((strcmp(cases[i][1], "ok") == 0) != (r == RES_OK))
+            fail_msg("case %zu: got %d (%s)", i, r, reason);
+    }
+    /* Without an email hint the email claim never stands in for sub. */
+    {
+        char *t = jwt(HDR, CLAIMS("https://t.example/", "\"cid\"", "auth0|123",
+                                  ",\"email\":\"alice\",\"email_verified\":true"), "c2ln");
+        assert_int_equal(idtoken_verify(t, NULL, &expect, reason, sizeof(reason)), RES_INVALID_TOKEN);
+        free(t);
+    }
 }
 
 static void test_header(void **state)
@@ -180,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_claims),
+        cmocka_unit_test(test_email_hint),
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_verifier_consulted),

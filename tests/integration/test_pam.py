@@ -183,7 +183,7 @@ class Case:
             "prompt": "none",
             "ca_file": str(self.env.ca / "ca.pem"),
             "connect_timeout": 3,
-            "request_timeout": 5,
+            "request_timeout": 10,  # generous: a loaded CI machine must not turn a slow answer into a retry
             "max_wait": 30,
             # Each test gets its own discovery/JWKS cache, removed with its directory.
             "cache_dir": str(self.dir / "cache"),

@@ -1,0 +1,59 @@
+/* Runs policy, then subject mapping, then reuse, then the approval itself; logs reuse. */
+#include "gate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+result gate_run(const struct config *cfg, const struct policy_facts *facts, const struct approval_user *u,
+                const struct approval_ui *ui, const struct approval_env *env, const struct gate_env *g,
+                struct approval_report *rep)
+{
+    struct approval_user mapped = *u;
+    char *tmpl = NULL, why[256], safe_tty[96];
+    double (*now)(void) = g->now ? g->now : reuse_now;
+    struct reuse_store store = {cfg->reuse_dir, g->trusted_uid};
+    struct reuse_identity id;
+    double age = 0;
+    result r;
+
+    memset(rep, 0, sizeof(*rep));
+    r = policy_decide(cfg, facts, rep->reason, sizeof(rep->reason));
+    if (r != RES_OK)
+        return r;
+    if (cfg->subject_map_file) {
+        r = subject_map_lookup(g->maps, cfg->subject_map_file, g->trusted_uid, u->user, &tmpl, rep->reason,
+                               sizeof(rep->reason));
+        if (r == RES_USER_UNKNOWN) {
+            snprintf(rep->reason, sizeof(rep->reason), "no subject for the user in subject_map_file (unmapped = %s)",
+                     cfg->unmapped == UNMAPPED_IGNORE ? "ignore" : "deny");
+            return cfg->unmapped == UNMAPPED_IGNORE ? RES_IGNORE : RES_USER_UNKNOWN;
+        }
+        if (r != RES_OK)
+            return r;
+        mapped.subject = tmpl;
+    }
+    id = (struct reuse_identity){u->user, u->service, u->tty, g->session,
+                                 mapped.subject ? mapped.subject : cfg->subject};
+    log_escape(u->tty ? u->tty : "", safe_tty, sizeof(safe_tty));
+    if (cfg->reuse_window > 0) {
+        r = reuse_check(&store, &id, cfg->reuse_window, now(), &age, why, sizeof(why));
+        if (r == RES_OK) {
+            log_msg(env->log, LOG_NOTICE, "approval reused: tty=%s %s", safe_tty, why);
+            snprintf(rep->reason, sizeof(rep->reason), "approval reused (%s)", why);
+            free(tmpl);
+            return RES_OK;
+        }
+        /* A rejected record or an unsafe directory is worth a warning; no record is normal. */
+        log_msg(env->log, r == RES_INVALID_TOKEN || r == RES_CONFIG ? LOG_WARNING : LOG_DEBUG,
+                "no approval reuse: %s", why);
+    }
+    r = approval_run(cfg, &mapped, ui, env, rep);
+    if (r == RES_OK && cfg->reuse_window > 0) {
+        result rr = reuse_record(&store, &id, cfg->reuse_window, now(), why, sizeof(why));
+        log_msg(env->log, rr == RES_OK || rr == RES_DENIED ? LOG_DEBUG : LOG_WARNING, "reuse: %s", why);
+    }
+    free(tmpl);
+    return r;
+}

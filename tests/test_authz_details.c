@@ -1,0 +1,114 @@
+/* Unit tests for pam_ciba/authz_details.c: templates inside JSON string values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authz_details.h"
+
+static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sudo", "10.0.0.5", "/dev/pts/3",
+                                          "K7QF"};
+
+static void test_expands_values(void **state)
+{
+    char *out = NULL;
+    (void)state;
+    assert_int_equal(authz_details_expand("[{\"type\":\"login\",\"host\":\"%H\",\"who\":\"%u on %t\","
+                                          "\"n\":5,\"deep\":{\"list\":[\"%s\",\"%r\",true,null]}}]",
+                                          &vars, &out), RES_OK);
+    assert_string_equal(out, "[{\"type\":\"login\",\"host\":\"web01.example.com\",\"who\":\"alice on /dev/pts/3\","
+                             "\"n\":5,\"deep\":{\"list\":[\"sudo\",\"10.0.0.5\",true,null]}}]");
+    free(out);
+}
+
+static void test_member_names_not_expanded(void **state)
+{
+    char *out = NULL;
+    (void)state;
+    assert_int_equal(authz_details_expand("[{\"type\":\"x\",\"%u\":\"%u\"}]", &vars, &out), RES_OK);
+    assert_string_equal(out, "[{\"type\":\"x\",\"%u\":\"alice\"}]");
+    free(out);
+}
+
+/* A hostile value (a user name or rhost full of JSON syntax) stays inside its string. */
+static void test_hostile_values_stay_strings(void **state)
+{
+    struct template_vars v = vars;
+    char *out = NULL;
+    json_object *root, *o, *who;
+    (void)state;
+    v.user = "x\",\"type\":\"admin\"}, {\"a\":\"\\";
+    v.rhost = "\n\t\001\xc3\xa9";
+    assert_int_equal(authz_details_expand("[{\"type\":\"login\",\"who\":\"%u\",\"from\":\"%r\"}]", &v, &out),
+                     RES_OK);
+    root = json_tokener_parse(out);
+    assert_non_null(root);
+    assert_int_equal(json_object_array_length(root), 1);
+    o = json_object_array_get_idx(root, 0);
+    assert_int_equal(json_object_object_length(o), 3);
+    assert_true(json_object_object_get_ex(o, "who", &who));
+    assert_string_equal(json_object_get_string(who), v.user);
+    assert_true(json_object_object_get_ex(o, "from", &who));
+    assert_string_equal(json_object_get_string(who), v.rhost);
+    json_object_put(root);
+    free(out);
+}
+
+static void test_field_cap(void **state)
+{
+    struct template_vars v = vars;
+    char big[1000], *out = NULL;
+    json_object *root, *who;
+    (void)state;
+    memset(big, 'r', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    v.rhost = big;
+    assert_int_equal(authz_details_expand("[{\"type\":\"t\",\"r\":\"%r\"}]", &v, &out), RES_OK);
+    root = json_tokener_parse(out);
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(root, 0), "r", &who));
+    assert_int_equal(strlen(json_object_get_string(who)), 256);
+    json_object_put(root);
+    free(out);
+}
+
+static void test_check(void **state)
+{
+    char why[200];
+    (void)state;
+    assert_int_equal(authz_details_check("[{\"type\":\"login\",\"h\":\"%h %% %c\"}]", why, sizeof(why)), RES_OK);
+    assert_int_equal(authz_details_check("[{\"type\":\"login\",\"h\":\"%Q\"}]", why, sizeof(why)), RES_CONFIG);
+    assert_non_null(strstr(why, "%Q"));
+    assert_int_equal(authz_details_check("[{\"type\":\"login\",\"h\":[\"ok\",\"50%\"]}]", why, sizeof(why)),
+                     RES_CONFIG);
+    assert_int_equal(authz_details_check("[{", why, sizeof(why)), RES_CONFIG);
+    assert_int_equal(authz_details_check("[{\"type\":\"t\"}] x", why, sizeof(why)), RES_CONFIG);
+    assert_int_equal(authz_details_check("[{\"type\":\"t\",\"u\":\"%u\\u0000%s\"}]", why, sizeof(why)),
+                     RES_CONFIG);
+}
+
+static void test_literal_percent(void **state)
+{
+    char *out = NULL;
+    (void)state;
+    assert_int_equal(authz_details_expand("[{\"type\":\"t\",\"p\":\"100%%\"}]", &vars, &out), RES_OK);
+    assert_string_equal(out, "[{\"type\":\"t\",\"p\":\"100%\"}]");
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_expands_values),
+        cmocka_unit_test(test_member_names_not_expanded),
+        cmocka_unit_test(test_hostile_values_stay_strings),
+        cmocka_unit_test(test_field_cap),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_literal_percent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
