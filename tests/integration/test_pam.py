@@ -297,7 +297,7 @@ class Case:
     def no_secret_in_output(self, o, secret=CLIENT_SECRET):
         text = o.stdout + o.stderr
         check(secret not in text, "client secret printed by pamtester run")
-        for rid in list(self.p.auth_requests):
+        for rid in list(getattr(self.p, "auth_requests", None) or ()):  # other providers: secret only
             check(rid not in text, "auth_req_id printed by pamtester run")
 
     def hint(self, req):
