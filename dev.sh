@@ -176,5 +176,11 @@ case "$cmd" in
   build) need_root "$cmd" "$@"; deps; build ;;
   check) need_root "$cmd" "$@"; deps; build; check ;;
   demo) need_root "$cmd" "$@"; deps; build; demo "$@" ;;
-  *) echo "usage: $0 demo [--deny] | check | build | deps" >&2; exit 2 ;;
+  # Longer fuzzing than check does: ./dev.sh fuzz [SECONDS_PER_TARGET] [TARGET...]
+  fuzz) need_root "$cmd" "$@"; deps; bash "$ROOT/tests/fuzz/run.sh" "$BUILD/fuzz" "${1:-300}s" "${@:2}" ;;
+  # The soak with the long-lived PAM application at 1,000 logins (check runs 400).
+  soak) need_root "$cmd" "$@"; deps; build
+    ROOT="$ROOT" BUILD="$BUILD" PY="$PY" PAM_CIBA_SO="$BUILD/pam_ciba/.libs/pam_ciba.so" SOAK_REPEAT="${1:-1000}" \
+      bash "$ROOT/tests/suites/80-soak.sh" ;;
+  *) echo "usage: $0 demo [--deny] | check | build | deps | fuzz [SECONDS] [TARGET...] | soak [LOGINS]" >&2; exit 2 ;;
 esac

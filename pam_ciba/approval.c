@@ -156,8 +156,11 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     r = provider_resolve(&prov, rep->reason, sizeof(rep->reason));
     if (r == RES_OK)
         r = provider_load_keys(&prov, rep->reason, sizeof(rep->reason));
-    if (r != RES_OK)
+    if (r != RES_OK) {
+        /* No answer at all (status 0) or a 5xx; a 429 is not "unreachable". */
+        rep->unreachable = r == RES_UNAVAILABLE && (prov.last_status == 0 || prov.last_status >= 500);
         goto out;
+    }
     if (cfg->user_code) {
         r = ask_user_code(ui, &user_code);
         if (r != RES_OK) {
@@ -177,8 +180,11 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
 
         log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
         r = ciba_start(&c, &req, &pending, rep->reason, sizeof(rep->reason));
-        if (r != RES_OK)
+        if (r != RES_OK) {
+            /* No answer at all (status 0) or a 5xx; a 429 is not "unreachable". */
+            rep->unreachable = r == RES_UNAVAILABLE && (pending.bc_status == 0 || pending.bc_status >= 500);
             goto out;
+        }
         {
             /* %e: what is left of the request's lifetime, bounded by max_wait. */
             double left = deadline - clk->now(clk->ctx);

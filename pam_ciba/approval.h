@@ -10,6 +10,8 @@
 #include "template.h"
 #include <sys/types.h>
 
+#include <stdbool.h>
+
 /* Who is logging in, and where from. Strings may be NULL. */
 struct approval_user {
     const char *user;
@@ -45,6 +47,9 @@ struct approval_env {
 struct approval_report {
     char reason[320];
     char binding_message[BINDING_MESSAGE_MAX + 1];
+    /* The provider (discovery, JWKS or bc-authorize) could not be reached, or answered
+     * 5xx, before it accepted any request: the only failure failmode = "safe" may soften. */
+    bool unreachable;
 };
 
 /* Whether the binding message goes into a prompt (true) or an info message (false). */

@@ -228,6 +228,7 @@ result ciba_start(const struct ciba_client *c, const struct ciba_request *req,
         goto out;
     }
     r = ciba_parse_auth_response(&resp, out, reason, reasonlen);
+    out->bc_status = resp.status;
     if (r == RES_OK) {
         out->accepted_at = out->last_poll = c->clock->now(c->clock->ctx);
         log_msg(c->log, LOG_DEBUG, "bc-authorize: accepted, expires_in=%ld interval=%ld",

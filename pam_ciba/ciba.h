@@ -41,6 +41,7 @@ struct ciba_pending {
     long interval;
     double accepted_at; /* clock time of the bc-authorize answer */
     double last_poll;   /* clock time the last answer arrived */
+    long bc_status;     /* HTTP status of the bc-authorize answer, 0 if none came; set on failure too */
 };
 
 struct ciba_tokens {

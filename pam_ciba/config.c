@@ -37,6 +37,7 @@ static const char *const hint_format_names[] = {"iss_sub", "plain", "email", NUL
 static const char *const prompt_names[] = {"auto", "enter", "none", NULL};
 static const char *const unmapped_names[] = {"deny", "ignore", NULL};
 static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
+static const char *const failmode_names[] = {"secure", "safe", NULL};
 
 #define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
 #define INT(k, f, lo, hi) {k, KEY_INT, offsetof(struct config, f), lo, hi, NULL}
@@ -97,6 +98,7 @@ static const struct key_spec keys[] = {
     STR("ca_path", ca_path),
     ENUM("tls_min_version", tls_min_version, tls_min_names),
     STR("pinned_public_key", pinned_public_key),
+    ENUM("failmode", failmode, failmode_names),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -122,6 +124,7 @@ void config_defaults(struct config *cfg)
     cfg->connect_timeout = 5;
     cfg->request_timeout = 10;
     cfg->max_wait = 110;
+    cfg->failmode = FAILMODE_SECURE;
     cfg->discovery = -1;
     cfg->cache_ttl = 3600;
     cfg->clock_skew = 60;

@@ -23,6 +23,8 @@ enum hint_format { HINT_ISS_SUB, HINT_PLAIN, HINT_EMAIL };
 enum prompt_mode { PROMPT_AUTO, PROMPT_ENTER, PROMPT_NONE };
 enum unmapped_mode { UNMAPPED_DENY, UNMAPPED_IGNORE };
 enum tls_min { TLS_MIN_1_2, TLS_MIN_1_3 };
+/* What an unreachable provider means: refuse (secure) or let the rest of the stack decide (safe). */
+enum failmode { FAILMODE_SECURE, FAILMODE_SAFE };
 
 struct config {
     char *issuer;
@@ -79,6 +81,7 @@ struct config {
     char *ca_path;
     int tls_min_version;          /* enum tls_min */
     char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
+    int failmode;                 /* enum failmode */
 };
 
 /* Load and validate path. Files must be regular, owned by trusted_uid (root for the

@@ -40,13 +40,20 @@ static void pam_log_write(void *ctx, int prio, const char *msg)
     pam_syslog((pam_handle_t *)ctx, prio, "%s", msg);
 }
 
+/* failmode = "safe" softens only an unreachable provider before any request was
+ * accepted; a config error, denial, expiry or bad token is never softened. */
+static bool soften(result r, int failmode, const struct approval_report *rep)
+{
+    return r == RES_UNAVAILABLE && failmode == FAILMODE_SAFE && rep->unreachable;
+}
+
 /* The single place where a result becomes a PAM return code. */
-static int to_pam(result r)
+static int to_pam(result r, int failmode, const struct approval_report *rep)
 {
     switch (r) {
     case RES_OK: return PAM_SUCCESS;
     case RES_USER_UNKNOWN: return PAM_USER_UNKNOWN;
-    case RES_UNAVAILABLE: return PAM_AUTHINFO_UNAVAIL;
+    case RES_UNAVAILABLE: return soften(r, failmode, rep) ? PAM_IGNORE : PAM_AUTHINFO_UNAVAIL;
     case RES_CONFIG: return PAM_SERVICE_ERR;
     case RES_CONV: return PAM_CONV_ERR;
     case RES_INTERNAL: return PAM_SYSTEM_ERR;
@@ -191,7 +198,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     struct approval_report rep;
     const char *user = NULL, *service, *rhost, *tty;
     char safe_user[128], safe_rhost[128], safe_service[64], safe_reason[400];
-    int dumpable;
+    int dumpable, pam;
     result r;
 
     memset(&rep, 0, sizeof(rep));
@@ -246,12 +253,14 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     log_escape(rhost ? rhost : "", safe_rhost, sizeof(safe_rhost));
     log_escape(service ? service : "?", safe_service, sizeof(safe_service));
     log_escape(rep.reason, safe_reason, sizeof(safe_reason));
+    pam = to_pam(r, cfg.failmode, &rep);
     pam_syslog(pamh, r == RES_OK ? LOG_NOTICE : LOG_WARNING,
-               "decision user=%s service=%s rhost=%s outcome=%s pam=%s reason=\"%s\" duration=%.3fs",
-               safe_user, safe_service, safe_rhost, result_name(r), pam_strerror(pamh, to_pam(r)),
-               safe_reason, mono_now() - started);
+               "decision user=%s service=%s rhost=%s outcome=%s pam=%s reason=\"%s%s\" duration=%.3fs",
+               safe_user, safe_service, safe_rhost, result_name(r), pam_strerror(pamh, pam),
+               safe_reason, pam == PAM_IGNORE ? " (failmode=safe: left to the rest of the stack)" : "",
+               mono_now() - started);
     config_free(&cfg);
-    return to_pam(r);
+    return pam;
 }
 
 PUBLIC int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)

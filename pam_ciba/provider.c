@@ -101,6 +101,7 @@ static result fetch(struct provider *p, const char *what, const char *url, char 
     *body = NULL;
     log_msg(p->log, LOG_DEBUG, "%s: GET %s", what, url);
     r = p->transport->get(p->transport->ctx, url, &resp, err, sizeof(err));
+    p->last_status = r == RES_OK ? resp.status : 0;
     if (r != RES_OK) {
         snprintf(reason, reasonlen, "%s: %s", what, err);
         return r;

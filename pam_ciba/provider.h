@@ -29,6 +29,7 @@ struct provider {
     struct jwks *keys;
     time_t keys_fetched;
     bool keys_refetched;  /* the one refetch per login is spent */
+    long last_status;     /* HTTP status of the last fetch, 0 if no answer came (failmode) */
 };
 
 void provider_init(struct provider *p, const struct config *cfg, const struct transport *t,

@@ -171,6 +171,7 @@ static void start_fails(long status, const char *ctype, const char *body, result
     if (start(&p, reason) != want || !strstr(reason, why))
         fail_msg("HTTP %ld %s: want %d \"%s\", got \"%s\"", status, body, want, why, reason);
     assert_null(p.auth_req_id);
+    assert_int_equal(p.bc_status, status); /* failmode = "safe" looks at it */
 }
 
 static void test_start_errors(void **state)
@@ -195,6 +196,7 @@ static void test_start_errors(void **state)
     start_fails(200, NULL, "{\"auth_req_id\":\"\",\"expires_in\":120}", RES_PROTOCOL, "auth_req_id");
     start_fails(200, NULL, "{\"auth_req_id\":7,\"expires_in\":120}", RES_PROTOCOL, "auth_req_id");
     start_fails(200, NULL, "{\"auth_req_id\":\"a b\",\"expires_in\":120}", RES_PROTOCOL, "auth_req_id");
+    start_fails(200, NULL, "{\"auth_req_id\":\"x\\u0000y\",\"expires_in\":120}", RES_PROTOCOL, "auth_req_id");
     start_fails(200, NULL, "{\"auth_req_id\":\"x\",\"expires_in\":-1}", RES_PROTOCOL, "expires_in");
     start_fails(200, NULL, "{\"auth_req_id\":\"x\",\"expires_in\":\"120\"}", RES_PROTOCOL, "expires_in");
     start_fails(200, NULL, "{\"auth_req_id\":\"x\"}", RES_PROTOCOL, "expires_in");
@@ -203,6 +205,7 @@ static void test_start_errors(void **state)
     sc.steps[sc.count++] = (struct step){RES_UNAVAILABLE, 0, NULL, NULL, 0};
     assert_int_equal(start(&p, reason), RES_UNAVAILABLE);
     assert_non_null(strstr(reason, "bc-authorize: scripted transport failure"));
+    assert_int_equal(p.bc_status, 0); /* no answer at all */
 }
 
 static void test_start_absurd_values(void **state)

@@ -220,6 +220,24 @@ static void test_permissions(void **state)
     unlink(secret_path);
 }
 
+static void test_failmode(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.failmode, FAILMODE_SECURE);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "failmode = \"safe\";\n", 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.failmode, FAILMODE_SAFE);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "failmode = \"secure\";\n", 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.failmode, FAILMODE_SECURE);
+    config_free(&cfg);
+    expect_error(BASE "failmode = \"open\";\n", "failmode: unknown value");
+    expect_error(BASE "failmode = 1;\n", "failmode: must be a string");
+}
+
 static void write_key(const char *p, const char *kind, mode_t mode)
 {
     char cmd[600];
@@ -365,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_file_line_key),
         cmocka_unit_test(test_permissions),
         cmocka_unit_test(test_size_cap),
+        cmocka_unit_test(test_failmode),
         cmocka_unit_test(test_private_key_jwt),
         cmocka_unit_test(test_policy_keys),
         cmocka_unit_test(test_policy_key_errors),

@@ -180,6 +180,18 @@ static void test_verifier_consulted(void **state)
     free(t);
 }
 
+/* Found by the fault matrix: json-c keeps "\u0000" inside strings, and a C comparison
+ * would stop there, so "alice\u0000x" must not pass for "alice". */
+static void test_embedded_nul(void **state)
+{
+    (void)state;
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice\\u0000root", ""), "sub");
+    bad(HDR, CLAIMS("https://t.example/\\u0000x", "\"cid\"", "alice", ""), "iss");
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\\u0000x\"", "alice", ""), "aud");
+    bad(HDR, CLAIMS("https://t.example/", "[\"cid\\u0000x\"]", "alice", ""), "aud");
+    bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice", ",\"azp\":\"cid\\u0000x\""), "azp");
+}
+
 static void test_base64url(void **state)
 {
     size_t n;
@@ -205,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_verifier_consulted),
+        cmocka_unit_test(test_embedded_nul),
         cmocka_unit_test(test_base64url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

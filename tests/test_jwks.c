@@ -142,7 +142,8 @@ static void test_parse_hostile_sets(void **state)
 {
     struct jwks *s = NULL;
     char reason[128], doc[8192];
-    char *small = tk_jwk(EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024), "s", NULL, NULL);
+    EVP_PKEY *weak = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    char *small = tk_jwk(weak, "s", NULL, NULL);
     char *enc = tk_jwk(rsa, "e", NULL, "enc");
     char *good = tk_jwk(p256, "g", NULL, NULL);
     const char *bad[] = {"", "[]", "{}", "{\"keys\":{}}", "{\"keys\":[1,\"x\",null]}", "not json",
@@ -175,6 +176,7 @@ static void test_parse_hostile_sets(void **state)
     free(small);
     free(enc);
     free(good);
+    EVP_PKEY_free(weak);
 }
 
 static int setup(void **state)

@@ -34,6 +34,8 @@ PAM_SO = Path(os.environ.get("PAM_CIBA_SO", REPO / "pam_ciba" / ".libs" / "pam_c
 MAKE_CA = REPO / "tests" / "servers" / "make_ca.sh"
 PAMTESTER = shutil.which("pamtester") or "/usr/bin/pamtester"
 CIBA_GRANT = "urn:openid:params:grant-type:ciba"
+# A command that runs pamtester, e.g. "valgrind ..." or a sanitizer preload (tests/suites).
+WRAPPER = os.environ.get("PAM_TEST_WRAPPER", "").split()
 PAM_DENY = next((p for p in ("/usr/lib/x86_64-linux-gnu/security/pam_deny.so",
                              "/usr/lib/aarch64-linux-gnu/security/pam_deny.so",
                              "/lib/security/pam_deny.so", "/usr/lib64/security/pam_deny.so")
@@ -247,7 +249,7 @@ class Case:
             self.write_service()
         start = time.monotonic()
         try:
-            r = subprocess.run([PAMTESTER, "-v", self.service, user, "authenticate"],
+            r = subprocess.run(WRAPPER + [PAMTESTER, "-v", self.service, user, "authenticate"],
                                input=stdin, capture_output=True, env=self.env_vars(),
                                timeout=timeout)
             rc, out, err = r.returncode, r.stdout, r.stderr
@@ -259,7 +261,7 @@ class Case:
         return o
 
     def spawn(self, user="alice"):
-        return subprocess.Popen([PAMTESTER, "-v", self.service, user, "authenticate"],
+        return subprocess.Popen(WRAPPER + [PAMTESTER, "-v", self.service, user, "authenticate"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=self.env_vars())
 
@@ -293,7 +295,10 @@ class Case:
               % [(r["path"], r["status"]) for r in self.p.requests])
 
     def no_secret_in_output(self, o, secret=CLIENT_SECRET):
-        check(secret not in o.stdout + o.stderr, "client secret printed by pamtester run")
+        text = o.stdout + o.stderr
+        check(secret not in text, "client secret printed by pamtester run")
+        for rid in list(getattr(self.p, "auth_requests", None) or ()):  # other providers: secret only
+            check(rid not in text, "auth_req_id printed by pamtester run")
 
     def hint(self, req):
         return json.loads(req.form["login_hint"])

@@ -70,6 +70,7 @@ def default_scenario():
         "bc_error": None,         # ... with this error code (400 if bc_status is None)
         "token_error_once": None,  # int status (e.g. 500) or error string, once per auth_req_id
         "users": None,            # None: every sub exists; else a list of known subs
+        "retry_after": None,      # int: send Retry-After with every 429 answer
         "doc_max_age": 300,       # Cache-Control max-age of discovery and JWKS (None: no-store)
         "discovery_override": None,  # dict merged into the discovery document
     }
@@ -239,6 +240,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if isinstance(payload, dict) and "error" in payload:
                 entry["error"] = payload["error"]
         extra = {}
+        retry_after = self.provider.scenario.get("retry_after")
+        if status == 429 and retry_after is not None:
+            extra["Retry-After"] = str(retry_after)
         if status == 401 and self.headers.get("Authorization", "").lower().startswith("basic "):
             extra["WWW-Authenticate"] = 'Basic realm="ciba-test-provider"'
         cache = "no-store"

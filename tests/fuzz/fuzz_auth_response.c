@@ -1,0 +1,45 @@
+/* libFuzzer target: ciba_parse_auth_response (the bc-authorize answer).
+ * Input: status selector byte, content-type selector byte, then the body. */
+#include "ciba.h"
+#include "fuzz_common.h"
+
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct http_response resp;
+    struct ciba_pending p;
+    char reason[256];
+    result r;
+
+    if (size < 2)
+        return 0;
+    memset(&resp, 0, sizeof(resp));
+    resp.status = fuzz_status(data[0]);
+    snprintf(resp.content_type, sizeof(resp.content_type), "%s", fuzz_ctype(data[1]));
+    resp.len = size - 2;
+    resp.body = malloc(resp.len + 1);
+    memcpy(resp.body, data + 2, resp.len);
+    resp.body[resp.len] = '\0';
+    resp.retry_after = -1;
+
+    r = ciba_parse_auth_response(&resp, &p, reason, sizeof(reason));
+    FUZZ_ASSERT(memchr(reason, '\0', sizeof(reason)) != NULL);
+    if (r == RES_OK) {
+        /* Only a well-formed acceptance may get through. */
+        FUZZ_ASSERT(resp.status == 200);
+        FUZZ_ASSERT(p.auth_req_id && *p.auth_req_id && strlen(p.auth_req_id) <= CIBA_MAX_AUTH_REQ_ID);
+        for (const char *c = p.auth_req_id; *c; c++)
+            FUZZ_ASSERT(*c > 0x20 && *c < 0x7f);
+        FUZZ_ASSERT(p.expires_in >= 1 && p.expires_in <= 86400);
+        FUZZ_ASSERT(p.interval >= 1 && p.interval <= 86400);
+    } else {
+        FUZZ_ASSERT(p.auth_req_id == NULL);
+    }
+    ciba_pending_clear(&p);
+    free(resp.body);
+    return 0;
+}

@@ -1,0 +1,42 @@
+/* libFuzzer target: config_load on a file holding the input (owned by us, mode 0600).
+ * Oracle: a config that loads has every required key and https endpoints. */
+#include "config.h"
+#include "fuzz_common.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char path[64];
+static int fd = -1;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct config cfg;
+    char err[512];
+
+    if (fd < 0) {
+        snprintf(path, sizeof(path), "%s/pam_ciba_fuzz_config.XXXXXX", "/tmp");
+        fd = mkstemp(path);
+        FUZZ_ASSERT(fd >= 0);
+    }
+    FUZZ_ASSERT(ftruncate(fd, 0) == 0);
+    FUZZ_ASSERT(pwrite(fd, data, size, 0) == (ssize_t)size);
+    if (config_load(path, geteuid(), &cfg, err, sizeof(err)) == RES_OK) {
+        FUZZ_ASSERT(cfg.issuer && strncmp(cfg.issuer, "https://", 8) == 0);
+        /* Endpoints may be left to discovery; any that are set must be https. */
+        FUZZ_ASSERT(!cfg.bc_endpoint || strncmp(cfg.bc_endpoint, "https://", 8) == 0);
+        FUZZ_ASSERT(!cfg.token_endpoint || strncmp(cfg.token_endpoint, "https://", 8) == 0);
+        FUZZ_ASSERT(!cfg.jwks_uri || strncmp(cfg.jwks_uri, "https://", 8) == 0);
+        FUZZ_ASSERT(cfg.client_id && *cfg.client_id);
+        FUZZ_ASSERT(cfg.client_secret || cfg.private_key_pem || cfg.tls_client_key_pem);
+        FUZZ_ASSERT(cfg.scope && cfg.subject && cfg.binding_message);
+        FUZZ_ASSERT(cfg.max_wait >= 5 && cfg.request_timeout >= 1 && cfg.connect_timeout >= 1);
+    } else {
+        FUZZ_ASSERT(memchr(err, '\0', sizeof(err)) != NULL);
+    }
+    config_free(&cfg);
+    return 0;
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# ASan+UBSan: a second build in $BUILD/asan; its unit tests (with LeakSanitizer), then the
+# integration tests loading the instrumented pam_ciba.so into pamtester.
+set -u
+dir="$BUILD/asan"
+logs=$(mktemp -d /tmp/pam_ciba_asan.XXXXXX)
+trap 'rm -rf "$logs"' EXIT
+passed=0
+failed=0
+SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+mkdir -p "$dir"
+if [ ! -f "$dir/Makefile" ] || [ "$ROOT/configure" -nt "$dir/Makefile" ]; then
+  (cd "$dir" && "$ROOT/configure" -q --enable-werror CFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined") ||
+    { echo "FAIL: configure of the sanitizer build"; echo "RESULT passed=0 failed=1"; exit 1; }
+fi
+if ! make -C "$dir" -j2 -s >/dev/null; then
+  echo "FAIL: sanitizer build"; echo "RESULT passed=0 failed=1"; exit 1
+fi
+
+# Unit tests: cmocka's own counts, from each test's log.
+make -C "$dir" -j2 -s check >/dev/null 2>&1
+for log in "$dir"/tests/test_*.log; do
+  name=$(basename "$log" .log)
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+  if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" || [ -z "$p$f" ]; then
+    echo "FAIL: asan unit $name:"; grep -E 'ERROR|SUMMARY|runtime error|#[0-4] ' "$log" | head -15 | sed 's/^/    /'
+    failed=$((failed + 1))
+    continue
+  fi
+  echo "asan unit $name: passed=${p:-0} failed=${f:-0}"
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done
+
+# Integration tests against the instrumented module.
+so="$dir/pam_ciba/.libs/pam_ciba.so"
+rt=$(ldd "$so" | awk '/libasan/ {print $3}')
+out="$logs/integration.txt"
+PAM_TEST_WRAPPER="$ROOT/tests/sanitize/asan-run.sh $rt $logs" PAM_CIBA_SO="$so" \
+  "$PY" "$ROOT/tests/integration/test_pam.py" >"$out" 2>&1
+sed 's/^/asan integration: /' "$out" | grep -v '^asan integration: PASS'
+line=$(grep -E '^RESULT passed=[0-9]+ failed=[0-9]+' "$out" | tail -n1)
+if [ -z "$line" ]; then
+  failed=$((failed + 1))
+else
+  passed=$((passed + $(sed 's/.*passed=\([0-9]*\).*/\1/' <<<"$line")))
+  failed=$((failed + $(sed 's/.*failed=\([0-9]*\).*/\1/' <<<"$line")))
+fi
+reports=$(find "$logs" -name 'asan.*' -o -name 'ubsan.*' | head -n 20)
+if [ -n "$reports" ]; then
+  echo "FAIL: sanitizer reports from the integration run:"
+  for r in $reports; do sed 's/^/    /' "$r" | head -30; done
+  failed=$((failed + 1))
+else
+  echo "PASS: no ASan/UBSan report from any integration login"
+  passed=$((passed + 1))
+fi
+echo "RESULT passed=$passed failed=$failed"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# valgrind memcheck over integration logins through pamtester: every error and every
+# definitely or indirectly lost byte fails the login (and so the test). A representative
+# subset of tests/integration/test_pam.py: valgrind makes each login ~5x slower.
+set -u
+logs=$(mktemp -d /tmp/pam_ciba_valgrind.XXXXXX)
+trap 'rm -rf "$logs"' EXIT
+TESTS=(approve_post client_secret_file pending_x3_then_approve deny_after_pending expire
+  bc_authorize_500 token_500_once provider_down tls_untrusted_ca id_token_wrong_sub
+  id_token_other_key id_token_garbage config_syntax_error config_secret_file_group_readable)
+args=()
+for t in "${TESTS[@]}"; do args+=(-k "$t"); done
+out="$logs/out.txt"
+PAM_TEST_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --num-callers=30 --log-file=$logs/vg.%p" \
+  "$PY" "$ROOT/tests/integration/test_pam.py" "${args[@]}" >"$out" 2>&1
+sed 's/^/valgrind: /' "$out" | grep -v '^valgrind: RESULT'
+passed=0
+failed=0
+line=$(grep -E '^RESULT passed=[0-9]+ failed=[0-9]+' "$out" | tail -n1)
+if [ -z "$line" ]; then failed=1; else
+  passed=$(sed 's/.*passed=\([0-9]*\).*/\1/' <<<"$line")
+  failed=$(sed 's/.*failed=\([0-9]*\).*/\1/' <<<"$line")
+fi
+runs=$(find "$logs" -name 'vg.*' | wc -l)
+bad=$(find "$logs" -name 'vg.*' -size +0c)
+if [ -n "$bad" ]; then
+  echo "FAIL: valgrind reported errors or leaks:"
+  for f in $bad; do sed 's/^/    /' "$f" | head -40; done
+  failed=$((failed + 1))
+else
+  echo "PASS: valgrind: $runs pamtester runs, 0 errors, 0 bytes definitely or indirectly lost"
+  passed=$((passed + 1))
+fi
+echo "RESULT passed=$passed failed=$failed"
