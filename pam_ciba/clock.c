@@ -6,14 +6,18 @@
 #include <pthread.h>
 #include <string.h>
 
-/* Signal handlers cannot take a context: the window's state is per process by nature. */
-static volatile sig_atomic_t got_sigint;
-static volatile sig_atomic_t window_open;
+/* Signal handlers cannot take a context: the handler state is per process by nature. */
+static volatile sig_atomic_t sigint_count;     /* bumped by every SIGINT while installed */
+static pthread_mutex_t window_lock = PTHREAD_MUTEX_INITIALIZER;
+static int windows_open;                       /* open windows in this process */
+static bool handler_installed;                 /* the first window installed ours */
+static struct sigaction previous_disposition;  /* what the first window replaced */
+static _Thread_local struct interrupt_window *thread_window; /* this thread's open window */
 
 static void on_sigint(int sig)
 {
     (void)sig;
-    got_sigint = 1;
+    sigint_count = sigint_count + 1;
 }
 
 void interrupt_window_open(struct interrupt_window *w)
@@ -21,32 +25,40 @@ void interrupt_window_open(struct interrupt_window *w)
     struct sigaction sa;
 
     memset(w, 0, sizeof(*w));
-    got_sigint = 0;
-    if (sigaction(SIGINT, NULL, &w->previous) != 0 || w->previous.sa_handler == SIG_IGN)
-        return; /* an ignored Ctrl-C (nohup, background job) must stay ignored */
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    /* SA_RESTART keeps other code (libcurl, the conversation) undisturbed; our own
-     * sleep uses ppoll, which a handled signal always interrupts. */
-    sa.sa_flags = SA_RESTART;
-    if (sigaction(SIGINT, &sa, NULL) != 0)
-        return;
-    w->active = true;
-    window_open = 1;
+    pthread_mutex_lock(&window_lock);
+    if (windows_open++ == 0) {
+        handler_installed = false;
+        /* An ignored Ctrl-C (nohup, background job) must stay ignored. */
+        if (sigaction(SIGINT, NULL, &previous_disposition) == 0 && previous_disposition.sa_handler != SIG_IGN) {
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_handler = on_sigint;
+            sigemptyset(&sa.sa_mask);
+            /* SA_RESTART keeps other code (libcurl, the conversation) undisturbed; our own
+             * sleep uses ppoll, which a handled signal always interrupts. */
+            sa.sa_flags = SA_RESTART;
+            handler_installed = sigaction(SIGINT, &sa, NULL) == 0;
+        }
+    }
+    w->active = handler_installed;
+    w->seen = (unsigned long)sigint_count;
+    pthread_mutex_unlock(&window_lock);
+    thread_window = w;
 }
 
 bool interrupt_window_close(struct interrupt_window *w)
 {
-    bool got = false;
+    bool got;
 
-    if (w->active) {
-        sigaction(SIGINT, &w->previous, NULL);
-        got = got_sigint != 0;
-        w->active = false;
+    pthread_mutex_lock(&window_lock);
+    got = w->active && (unsigned long)sigint_count != w->seen;
+    if (--windows_open == 0 && handler_installed) {
+        sigaction(SIGINT, &previous_disposition, NULL);
+        handler_installed = false;
     }
-    window_open = 0;
-    got_sigint = 0;
+    pthread_mutex_unlock(&window_lock);
+    w->active = false;
+    if (thread_window == w)
+        thread_window = NULL;
     return got;
 }
 
@@ -76,7 +88,7 @@ static struct timespec to_timespec(double seconds)
 
 /* Sleep with SIGINT blocked except inside ppoll, so a Ctrl-C that lands between the
  * check and the wait is not lost (the classic race a plain nanosleep has). */
-static int interruptible_sleep(double seconds)
+static int interruptible_sleep(const struct interrupt_window *w, double seconds)
 {
     sigset_t block, saved, during;
     double end = real_now(NULL) + seconds;
@@ -91,7 +103,7 @@ static int interruptible_sleep(double seconds)
     for (;;) {
         double left = end - real_now(NULL);
         struct timespec ts;
-        if (got_sigint) {
+        if ((unsigned long)sigint_count != w->seen) {
             rc = -1;
             break;
         }
@@ -109,8 +121,8 @@ static int real_sleep(void *ctx, double seconds)
 {
     struct timespec req;
     (void)ctx;
-    if (window_open)
-        return interruptible_sleep(seconds > 0 ? seconds : 0);
+    if (thread_window && thread_window->active)
+        return interruptible_sleep(thread_window, seconds > 0 ? seconds : 0);
     if (seconds <= 0)
         return 0;
     req = to_timespec(seconds);

@@ -16,20 +16,22 @@ struct clock {
  * interrupt window is open, and otherwise resume after signals. */
 extern const struct clock clock_real;
 
-/* While open, SIGINT (the user's Ctrl-C) ends clock_real's sleeps. Opening installs a
- * handler that only records the signal, unless SIGINT is ignored (then nothing changes);
- * sleeps unblock SIGINT for their duration only, as a password prompt would. Closing puts
- * back the previous disposition exactly; the signal mask is never left changed. Signal
- * dispositions are per process, so there is one window per process: open it around a
- * wait, in one thread, and never nest. */
+/* While open, SIGINT (the user's Ctrl-C) ends clock_real's sleeps in the opening thread.
+ * Opening installs a handler that only records the signal, unless SIGINT is ignored (then
+ * nothing changes); sleeps unblock SIGINT for their duration only, as a password prompt
+ * would. Dispositions are per process, so windows are counted: the first one open
+ * installs the handler, the last one closed puts back the previous disposition exactly,
+ * whatever order concurrent logins in a multi-threaded host close in. The signal mask is
+ * never left changed. Do not nest windows in one thread. */
 struct interrupt_window {
-    struct sigaction previous;
-    bool active;
+    unsigned long seen; /* SIGINTs counted before this window opened */
+    bool active;        /* the handler is ours while this window is open */
 };
 
 void interrupt_window_open(struct interrupt_window *w);
 
-/* Restore and report whether SIGINT arrived while the window was open. */
+/* Close, restoring the disposition if this was the last open window, and report whether
+ * SIGINT arrived while this window was open. */
 bool interrupt_window_close(struct interrupt_window *w);
 
 #endif

@@ -167,6 +167,29 @@ static void test_quiet_window_restores_the_app_handler(void **state)
     assert_int_equal(app_handler_calls, 1);
 }
 
+/* Two logins in one multi-threaded host: the windows close in the opposite order to
+ * how they opened, and the host's handler must still come back. */
+static void test_overlapping_windows_restore_once(void **state)
+{
+    struct interrupt_window first, second;
+    (void)state;
+
+    set_disposition(app_handler);
+    interrupt_window_open(&first);
+    interrupt_window_open(&second);
+    assert_ptr_not_equal(disposition(), app_handler);
+    raise(SIGINT);
+    assert_true(interrupt_window_close(&first));
+    assert_ptr_not_equal(disposition(), app_handler); /* second is still waiting */
+    assert_true(interrupt_window_close(&second));
+    assert_ptr_equal(disposition(), app_handler);
+    assert_int_equal(app_handler_calls, 0);
+    /* A window opened after the signal does not see it. */
+    interrupt_window_open(&first);
+    assert_false(interrupt_window_close(&first));
+    assert_ptr_equal(disposition(), app_handler);
+}
+
 static void test_no_window_sleeps_through(void **state)
 {
     pid_t pid;
@@ -187,6 +210,7 @@ int main(void)
         cmocka_unit_test_setup(test_signal_between_sleeps_is_not_lost, setup),
         cmocka_unit_test_setup(test_ignored_sigint_stays_ignored, setup),
         cmocka_unit_test_setup(test_quiet_window_restores_the_app_handler, setup),
+        cmocka_unit_test_setup(test_overlapping_windows_restore_once, setup),
         cmocka_unit_test_setup(test_no_window_sleeps_through, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -254,6 +254,10 @@ static char *read_secret(const char *path)
     return buf[0] ? buf : NULL;
 }
 
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
 int main(int argc, char **argv)
 {
     int i;
@@ -346,7 +350,11 @@ int main(int argc, char **argv)
         for (int s = 1; s < NSIG; s++) {
             if (sa_before[s].sa_flags == -1 || sigaction(s, NULL, &sa_now) != 0)
                 continue;
-            if (sa_now.sa_handler != sa_before[s].sa_handler || sa_now.sa_flags != sa_before[s].sa_flags) {
+            /* glibc sets SA_RESTORER (its own return trampoline) on every sigaction() it
+             * passes to the kernel and reports it back; a disposition put back exactly
+             * differs from a never-touched one only in that bit. */
+            if (sa_now.sa_handler != sa_before[s].sa_handler ||
+                (sa_now.sa_flags & ~SA_RESTORER) != (sa_before[s].sa_flags & ~SA_RESTORER)) {
                 char msg[64];
                 snprintf(msg, sizeof(msg), "the disposition of signal %d changed", s);
                 check_failed(msg);
