@@ -169,6 +169,13 @@ CONF
   return $outcome
 }
 
+# The cost of a login (not part of check): prints a table, writes bench/results.md.
+bench() {
+  mkdir -p "$BUILD/bench"
+  cc -std=c11 -O2 -Wall -Wextra -Werror -pthread -o "$BUILD/bench/pam_bench" "$ROOT/bench/pam_bench.c" -lpam
+  "$PY" "$ROOT/bench/run_bench.py" --so "$BUILD/pam_ciba/.libs/pam_ciba.so" --driver "$BUILD/bench/pam_bench" "$@"
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -176,5 +183,6 @@ case "$cmd" in
   build) need_root "$cmd" "$@"; deps; build ;;
   check) need_root "$cmd" "$@"; deps; build; check ;;
   demo) need_root "$cmd" "$@"; deps; build; demo "$@" ;;
-  *) echo "usage: $0 demo [--deny] | check | build | deps" >&2; exit 2 ;;
+  bench) need_root "$cmd" "$@"; PACKAGES+=(curl valgrind); deps; build; bench "$@" ;;
+  *) echo "usage: $0 demo [--deny] | check | build | deps | bench [--quick]" >&2; exit 2 ;;
 esac
