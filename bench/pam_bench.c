@@ -1,7 +1,9 @@
 /* Benchmark driver: runs real logins through libpam and prints one JSON line of timings per login. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <security/pam_appl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,13 @@ static long maxrss_kb(void)
             break;
     fclose(f);
     return kb;
+}
+
+/* Bytes malloc has handed out and not had back, over all arenas: growth here is a leak. */
+static long heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return (long)(mi.uordblks + mi.hblkhd);
 }
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *appdata)
@@ -156,10 +165,10 @@ static void *run(void *arg)
         printf("{\"user\":\"%s\",\"thread\":%ld,\"i\":%d,\"pid\":%d,\"rc\":%d,\"t_start\":%.6f,\"t_msg\":%.6f,\"t_end\":%.6f,"
                "\"cpu\":%.6f,\"cpu_user\":%.6f,\"cpu_sys\":%.6f,\"cpu_to_msg\":%.6f,\"cpu_pam_start_end\":%.6f,"
                "\"rss_msg_kb\":%ld,\"rss_kb\":%ld,\"maxrss_started_kb\":%ld,\"maxrss_msg_kb\":%ld,"
-               "\"maxrss_end_kb\":%ld,\"messages\":%d}\n",
+               "\"maxrss_end_kb\":%ld,\"heap\":%ld,\"messages\":%d}\n",
                name, tid, i, (int)getpid(), rc, t0, l.messages ? l.t_msg : 0.0, t1, c2 - c1, u2 - u1, s2 - s1,
                l.messages ? l.cpu_msg - c1 : 0.0, (c1 - c0) + (c3 - c2), l.rss_msg_kb, rss_kb(),
-               maxrss_started, l.maxrss_msg_kb, maxrss_kb(), l.messages);
+               maxrss_started, l.maxrss_msg_kb, maxrss_kb(), heap_in_use(), l.messages);
         fflush(stdout);
         pthread_mutex_unlock(&out_lock);
     }
@@ -202,8 +211,16 @@ int main(int argc, char **argv)
             return 1;
     } else {
         pthread_t *t = calloc((size_t)threads, sizeof(*t));
+        struct passwd pw, *found;
+        char name[128], buf[4096];
+
         if (!t)
             return 1;
+        /* nss_wrapper's first lookup is not thread-safe (concurrent first calls fail or
+         * crash): load its passwd file here, before the threads start. */
+        snprintf(name, sizeof(name), "%s0000", user_prefix ? user_prefix : user);
+        if (getpwnam_r(user_prefix ? name : user, &pw, buf, sizeof(buf), &found) != 0)
+            perror("getpwnam_r");
         for (long i = 0; i < threads; i++)
             if (pthread_create(&t[i], NULL, run, (void *)i) != 0)
                 return 1;
@@ -213,9 +230,9 @@ int main(int argc, char **argv)
     }
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"summary\":1,\"pid\":%d,\"rss_start_kb\":%ld,\"rss_end_kb\":%ld,\"maxrss_kb\":%ld,"
-           "\"cpu_process\":%.6f}\n",
+           "\"cpu_process\":%.6f,\"heap\":%ld}\n",
            (int)getpid(), rss_start, rss_kb(), maxrss_kb(),
            (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-               (double)ru.ru_stime.tv_usec / 1e6);
+               (double)ru.ru_stime.tv_usec / 1e6, heap_in_use());
     return 0;
 }
