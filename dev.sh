@@ -169,6 +169,13 @@ CONF
   return $outcome
 }
 
+# The cost of a login (not part of check): prints a table, writes bench/results.md.
+bench() {
+  mkdir -p "$BUILD/bench"
+  cc -std=c11 -O2 -Wall -Wextra -Werror -pthread -o "$BUILD/bench/pam_bench" "$ROOT/bench/pam_bench.c" -lpam
+  "$PY" "$ROOT/bench/run_bench.py" --so "$BUILD/pam_ciba/.libs/pam_ciba.so" --driver "$BUILD/bench/pam_bench" "$@"
+}
+
 cmd=${1:-help}
 shift || true
 case "$cmd" in
@@ -182,5 +189,6 @@ case "$cmd" in
   soak) need_root "$cmd" "$@"; deps; build
     ROOT="$ROOT" BUILD="$BUILD" PY="$PY" PAM_CIBA_SO="$BUILD/pam_ciba/.libs/pam_ciba.so" SOAK_REPEAT="${1:-1000}" \
       bash "$ROOT/tests/suites/80-soak.sh" ;;
-  *) echo "usage: $0 demo [--deny] | check | build | deps | fuzz [SECONDS] [TARGET...] | soak [LOGINS]" >&2; exit 2 ;;
+  bench) need_root "$cmd" "$@"; PACKAGES+=(curl valgrind); deps; build; bench "$@" ;;
+  *) echo "usage: $0 demo [--deny] | check | build | deps | bench [--quick] | fuzz [SECONDS] [TARGET...] | soak [LOGINS]" >&2; exit 2 ;;
 esac

@@ -3,7 +3,7 @@
 
 Endpoints: POST /bc-authorize, POST /oauth/token, GET /.well-known/openid-configuration,
 GET /.well-known/jwks.json, plus /_test/* control endpoints (scenario, approve, deny,
-requests, events, auth_requests, reset).
+requests, events, auth_requests, connections, reset).
 
 Python use:
     p = Provider(certfile="server.pem", keyfile="server.key", clients={"id": "secret"})
@@ -149,6 +149,9 @@ class AuthRequest:
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections when hundreds of
+    # logins start at once (the benchmark's scale run).
+    request_queue_size = 1024
 
     def __init__(self, provider, address, family):
         self.address_family = family
@@ -168,6 +171,7 @@ class _Server(http.server.ThreadingHTTPServer):
                 provider._record_tls_error(conn_id, exc)
                 return
             provider._swap_connection(conn_id, request, tls)
+            provider._record_handshake(conn_id)
             tls.settimeout(IDLE_TIMEOUT)
             try:
                 self.RequestHandlerClass(tls, client_address, self, conn_id)
@@ -187,6 +191,9 @@ class _Server(http.server.ThreadingHTTPServer):
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ciba-test-provider/1"
+    # Headers and body leave in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms on Linux), which would add to every answer the module gets.
+    disable_nagle_algorithm = True
     sys_version = ""
 
     def __init__(self, request, client_address, server, conn_id):
@@ -218,6 +225,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(400, {"error": "invalid_request", "error_description": str(exc)})
             return
         path = urllib.parse.urlsplit(self.path).path
+        self.provider._count_request(self.conn_id, path)
         entry = None
         if not path.startswith("/_test/"):
             entry = {
@@ -251,6 +259,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if age is not None:
                 cache = "public, max-age=%d" % age
         self._send(status, payload, extra, cache)
+        if entry is not None:
+            entry["done"] = time.monotonic()
 
     def _read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -329,6 +339,9 @@ class Provider:
         self._thread = None
         self._conn_ids = itertools.count(1)
         self._conns = {}
+        # conn_id -> {"accepted", "handshake", "closed", "peer", "requests", "control"}
+        # (monotonic times): every TCP connection and TLS handshake, for the benchmark.
+        self.connections = {}
         self.ssl_context = None
 
     # ----- lifecycle -----------------------------------------------------
@@ -398,6 +411,7 @@ class Provider:
             del self.events[:]
             del self.errors[:]
             del self.tls_errors[:]
+            self.connections.clear()
             if scenario:
                 self.scenario.clear()
                 self.scenario.update(self.base_scenario)
@@ -472,7 +486,26 @@ class Provider:
         with self.lock:
             conn_id = next(self._conn_ids)
             self._conns[conn_id] = sock
+            try:
+                peer = list(sock.getpeername()[:2])
+            except OSError:
+                peer = None
+            self.connections[conn_id] = {"conn_id": conn_id, "accepted": time.monotonic(),
+                                         "handshake": None, "closed": None, "peer": peer,
+                                         "requests": 0, "control": False}
         return conn_id
+
+    def _record_handshake(self, conn_id):
+        with self.lock:
+            if conn_id in self.connections:
+                self.connections[conn_id]["handshake"] = time.monotonic()
+
+    def _count_request(self, conn_id, path):
+        with self.lock:
+            rec = self.connections.get(conn_id)
+            if rec is not None:
+                rec["requests"] += 1
+                rec["control"] = rec["control"] or path.startswith("/_test/")
 
     def _swap_connection(self, conn_id, old, new):
         with self.lock:
@@ -481,6 +514,8 @@ class Provider:
     def _end_connection(self, conn_id):
         with self.lock:
             self._conns.pop(conn_id, None)
+            if conn_id in self.connections:
+                self.connections[conn_id]["closed"] = time.monotonic()
 
     def _record_tls_error(self, conn_id, exc):
         with self.lock:
@@ -505,6 +540,7 @@ class Provider:
             "/_test/requests": ("GET", self._test_requests),
             "/_test/events": ("GET", self._test_events),
             "/_test/auth_requests": ("GET", self._test_auth_requests),
+            "/_test/connections": ("GET", self._test_connections),
             "/_test/reset": ("POST", self._test_reset),
         }
         if path not in routes:
@@ -640,6 +676,7 @@ class Provider:
         with self.lock:
             self.auth_requests[rid] = req
             self.latest = rid
+        entry["auth_req_id"] = rid
         if sc["phone"] in ("approve", "deny"):
             act = self.approve if sc["phone"] == "approve" else self.deny
             if sc["phone_delay"] and sc["phone_delay"] > 0:
@@ -818,6 +855,10 @@ class Provider:
     def _test_auth_requests(self, method, headers, body, entry):
         with self.lock:
             return 200, [r.as_dict() for r in self.auth_requests.values()]
+
+    def _test_connections(self, method, headers, body, entry):
+        with self.lock:
+            return 200, [dict(c) for c in self.connections.values()]
 
     def _test_reset(self, method, headers, body, entry):
         try:
