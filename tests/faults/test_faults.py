@@ -13,7 +13,6 @@ tests/faults/pam_host.c test application, built by tests/suites/30-faults.sh).
 Reuses the environment of tests/integration/test_pam.py (CA, fake passwd, provider).
 """
 
-import argparse
 import ctypes
 import json
 import os
@@ -22,9 +21,7 @@ import secrets
 import socket
 import subprocess
 import sys
-import threading
 import time
-import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -645,60 +642,14 @@ def secrets_never_logged(env):
 
 # ---------------------------------------------------------------- runner
 
+def secrets_check(env):
+    n_out, n_needles = secrets_never_logged(env)
+    return "%d login outputs searched for %d secret values" % (n_out, n_needles)
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-k", action="append", default=[], help="run tests whose name contains this")
-    ap.add_argument("-v", action="store_true", help="print the outcome of every test")
-    ap.add_argument("--list", action="store_true")
-    args = ap.parse_args()
-    selected = [t for t in TESTS if not args.k or any(k in t.__name__ for k in args.k)]
-    if args.list:
-        for t in selected:
-            print(t.__name__)
-        return 0
-    problems = tp.preflight()
-    if problems:
-        for p in problems:
-            print("FAIL: preflight: %s" % p)
-        print("RESULT passed=0 failed=%d" % len(problems))
-        return 1
-    env = FaultEnv()
-    passed = failed = 0
-    start = time.monotonic()
-    try:
-        for t in selected:
-            c = FCase(env, t.__name__)
-            c.last = None
-            t0 = time.monotonic()
-            try:
-                t(c)
-            except Failure as exc:
-                failed += 1
-                print("FAIL: %s: %s" % (t.__name__, exc), flush=True)
-            except Exception:
-                failed += 1
-                print("FAIL: %s: %s" % (t.__name__, traceback.format_exc().strip().replace("\n", " | ")),
-                      flush=True)
-            else:
-                passed += 1
-                print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
-            if args.v and c.last is not None:
-                print("  " + c.last.describe())
-        try:
-            n_out, n_needles = secrets_never_logged(env)
-        except Failure as exc:
-            failed += 1
-            print("FAIL: secrets_never_logged: %s" % exc)
-        else:
-            passed += 1
-            print("PASS: secrets_never_logged (%d login outputs searched for %d secret values)"
-                  % (n_out, n_needles))
-    finally:
-        env.close()
-    print("fault scenarios: %d; logins: %d; false accepts: %d; %.1fs"
-          % (len(selected), env.logins, env.false_accepts, time.monotonic() - start))
-    print("RESULT passed=%d failed=%d" % (passed, failed + (1 if env.false_accepts else 0)))
-    return 1 if failed or env.false_accepts else 0
+    return tp.run_suite(TESTS, FaultEnv, FCase, final_checks=[("secrets_never_logged", secrets_check)],
+                        summary=lambda env, sel: "fault scenarios: %d; logins: %d; " % (len(sel), env.logins))
 
 
 if __name__ == "__main__":

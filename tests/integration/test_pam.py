@@ -926,65 +926,89 @@ def preflight():
     return problems
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_suite(tests, make_env, make_case, extra_preflight=None, on_failure=None, final_checks=(),
+              on_close=None, summary=None):
+    """The runner every PAM suite shares: -k/-v/--list, preflight, one PASS:/FAIL: line a
+    test, checks that span the whole run, false accepts, and the closing RESULT line.
+    A false accept anywhere fails the run."""
+    ap = argparse.ArgumentParser(description=(sys.modules["__main__"].__doc__ or "").splitlines()[0])
     ap.add_argument("-k", action="append", default=[], help="run tests whose name contains this")
-    ap.add_argument("-v", action="store_true", help="print pamtester output of every test")
+    ap.add_argument("-v", action="store_true", help="print the last login's outcome of every test")
     ap.add_argument("--list", action="store_true")
     args = ap.parse_args()
-    selected = [t for t in TESTS if not args.k or any(k in t.__name__ for k in args.k)]
+    selected = [t for t in tests if not args.k or any(k in t.__name__ for k in args.k)]
     if args.list:
         for t in selected:
             print(t.__name__)
         return 0
-    problems = preflight()
+    problems = preflight() + (extra_preflight() if extra_preflight else [])
     if problems:
         for p in problems:
             print("FAIL: preflight: %s" % p)
         print("RESULT passed=0 failed=%d" % len(problems))
         return 1
-    env = Env()
     passed = failed = 0
-    failures = set()
-    reasons = [""]
-
-    def failed_now(t):
-        return t.__name__ in failures
     start = time.monotonic()
+    env = None
     try:
+        env = make_env()
         for t in selected:
-            c = Case(env, t.__name__)
+            c = make_case(env, t.__name__)
             c.last = None
             t0 = time.monotonic()
+            why = None
             try:
                 t(c)
             except Failure as exc:
-                failed += 1
-                failures.add(t.__name__)
-                reasons.append(str(exc))
-                print("FAIL: %s: %s" % (t.__name__, exc), flush=True)
+                why = str(exc)
             except Exception:
-                failed += 1
-                failures.add(t.__name__)
-                print("FAIL: %s: %s" % (t.__name__, traceback.format_exc().strip().replace("\n", " | ")),
-                      flush=True)
-            else:
+                why = traceback.format_exc().strip().replace("\n", " | ")
+            if why is None:
                 passed += 1
                 print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
-            if c.last is not None and (args.v or (failed_now(t) and c.last.describe() not in reasons[-1])):
-                print("  pamtester: " + c.last.describe())
-            if failed_now(t):
-                print("  provider saw: %s" % "; ".join(
-                    "%s %s conn %s -> %s %s" % (r["method"], r["path"], r["conn_id"], r["status"],
-                                                r["error"] or "")
-                    for r in env.provider.requests[-12:]))
-            if env.provider.errors:
-                print("  provider errors: %r" % env.provider.errors)
+            else:
+                failed += 1
+                print("FAIL: %s: %s" % (t.__name__, why), flush=True)
+            if c.last is not None and (args.v or (why is not None and c.last.describe() not in why)):
+                print("  last login: " + c.last.describe())
+            if why is not None and on_failure:
+                on_failure(env, c)
+        for name, check_fn in final_checks:
+            try:
+                detail = check_fn(env)
+            except Failure as exc:
+                failed += 1
+                print("FAIL: %s: %s" % (name, exc), flush=True)
+            else:
+                passed += 1
+                print("PASS: %s (%s)" % (name, detail), flush=True)
+    except Exception:
+        failed += 1
+        print("FAIL: setup: %s" % traceback.format_exc().strip().replace("\n", " | "), flush=True)
     finally:
-        env.close()
-    print("false accepts: %d; %.1fs" % (env.false_accepts, time.monotonic() - start))
+        if env is not None:
+            if on_close:
+                on_close(env, failed)
+            env.close()
+    false_accepts = env.false_accepts if env else 0
+    print("%sfalse accepts: %d; %.1fs" % (summary(env, selected) if summary and env else "", false_accepts,
+                                         time.monotonic() - start))
+    if false_accepts and not failed:
+        failed = 1
     print("RESULT passed=%d failed=%d" % (passed, failed))
     return 1 if failed else 0
+
+
+def provider_saw(env, c):
+    print("  provider saw: %s" % "; ".join(
+        "%s %s conn %s -> %s %s" % (r["method"], r["path"], r["conn_id"], r["status"], r["error"] or "")
+        for r in env.provider.requests[-12:]))
+    if env.provider.errors:
+        print("  provider errors: %r" % env.provider.errors)
+
+
+def main():
+    return run_suite(TESTS, Env, Case, on_failure=provider_saw)
 
 
 if __name__ == "__main__":

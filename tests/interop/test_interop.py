@@ -11,7 +11,6 @@ Usage: /usr/bin/python3 tests/interop/test_interop.py [-k SUBSTRING]... [-v] [--
 Module: $PAM_CIBA_SO, default <repo>/pam_ciba/.libs/pam_ciba.so. Must run as root.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -19,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 from pathlib import Path
 
@@ -704,64 +702,25 @@ def npm_installed():
     return (HERE / "node_modules" / "oidc-provider" / "package.json").is_file()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-k", action="append", default=[], help="run tests whose name contains this")
-    ap.add_argument("-v", action="store_true", help="print pamtester output of every test")
-    ap.add_argument("--list", action="store_true")
-    args = ap.parse_args()
-    selected = [t for t in TESTS if not args.k or any(k in t.__name__ for k in args.k)]
-    if args.list:
-        for t in selected:
-            print(t.__name__)
-        return 0
-    problems = pt.preflight()
+def node_preflight():
+    problems = []
     if not os.path.exists(NODE):
         problems.append("node not installed")
     if not npm_installed():
         problems.append("oidc-provider not installed: run npm ci in %s" % HERE)
-    if problems:
-        for p in problems:
-            print("FAIL: preflight: %s" % p)
-        print("RESULT passed=0 failed=%d" % len(problems))
-        return 1
-    passed = failed = 0
-    start = time.monotonic()
-    env = None
-    try:
-        env = Env()
-        for t in selected:
-            c = Case(env, t.__name__)
-            c.last = None
-            t0 = time.monotonic()
-            try:
-                t(c)
-            except Failure as exc:
-                failed += 1
-                print("FAIL: %s: %s" % (t.__name__, exc), flush=True)
-            except Exception:
-                failed += 1
-                print("FAIL: %s: %s" % (t.__name__, traceback.format_exc().strip().replace("\n", " | ")),
-                      flush=True)
-            else:
-                passed += 1
-                print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
-            if args.v and c.last is not None:
-                print("  " + c.last.describe())
-    except Exception:
-        failed += 1
-        print("FAIL: setup: %s" % traceback.format_exc().strip().replace("\n", " | "), flush=True)
-    finally:
-        if env is not None:
-            if failed and env.provider:
-                errs = [line for line in env.provider.output().splitlines()
-                        if "error" in line.lower() and "WARNING" not in line]
-                for line in errs[-10:]:
-                    print("  provider: " + line)
-            env.close()
-    print("false accepts: %d; %.1fs" % (env.false_accepts if env else 0, time.monotonic() - start))
-    print("RESULT passed=%d failed=%d" % (passed, failed))
-    return 1 if failed else 0
+    return problems
+
+
+def provider_errors(env, failed):
+    if failed and env.provider:
+        errs = [line for line in env.provider.output().splitlines()
+                if "error" in line.lower() and "WARNING" not in line]
+        for line in errs[-10:]:
+            print("  provider: " + line)
+
+
+def main():
+    return pt.run_suite(TESTS, Env, Case, extra_preflight=node_preflight, on_close=provider_errors)
 
 
 if __name__ == "__main__":

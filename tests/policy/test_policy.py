@@ -9,7 +9,6 @@ the bundled HTTPS provider); reuses its classes. pamtester sets PAM_TTY and PAM_
 Usage: /usr/bin/python3 tests/policy/test_policy.py [-k SUBSTRING]... [-v] [--list]
 """
 
-import argparse
 import base64
 import hashlib
 import json
@@ -25,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -759,53 +757,16 @@ def ca_path_without_our_ca(c):
 
 # ---------------------------------------------------------------- runner
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-k", action="append", default=[], help="run tests whose name contains this")
-    ap.add_argument("-v", action="store_true", help="print pamtester output of every test")
-    ap.add_argument("--list", action="store_true")
-    args = ap.parse_args()
-    selected = [t for t in TESTS if not args.k or any(k in t.__name__ for k in args.k)]
-    if args.list:
-        for t in selected:
-            print(t.__name__)
-        return 0
-    problems = tp.preflight() + ([] if PAM_PERMIT else ["pam_permit.so not found"])
-    if problems:
-        for p in problems:
-            print("FAIL: preflight: %s" % p)
-        print("RESULT passed=0 failed=%d" % len(problems))
-        return 1
+def make_env():
     env = tp.Env()
     write_groups(env)
-    passed = failed = 0
-    start = time.monotonic()
-    try:
-        for t in selected:
-            c = PolicyCase(env, t.__name__)
-            c.last = None
-            t0 = time.monotonic()
-            try:
-                t(c)
-            except Failure as exc:
-                failed += 1
-                print("FAIL: %s: %s" % (t.__name__, exc), flush=True)
-                if c.last is not None:
-                    print("  pamtester: " + c.last.describe())
-            except Exception:
-                failed += 1
-                print("FAIL: %s: %s" % (t.__name__, traceback.format_exc().strip().replace("\n", " | ")),
-                      flush=True)
-            else:
-                passed += 1
-                print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
-                if args.v and c.last is not None:
-                    print("  " + c.last.describe())
-    finally:
-        env.close()
-    print("false accepts: %d; %.1fs" % (env.false_accepts, time.monotonic() - start))
-    print("RESULT passed=%d failed=%d" % (passed, failed))
-    return 1 if failed else 0
+    return env
+
+
+def main():
+    return tp.run_suite(TESTS, make_env, PolicyCase,
+                        extra_preflight=lambda: [] if PAM_PERMIT else ["pam_permit.so not found"],
+                        on_failure=tp.provider_saw)
 
 
 if __name__ == "__main__":
