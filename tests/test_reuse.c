@@ -44,7 +44,7 @@ static int records(char out[][80], int max)
     assert_non_null(d);
     while ((de = readdir(d)))
         if (strlen(de->d_name) == 64 && n < max)
-            snprintf(out[n++], 80, "%s", de->d_name);
+            snprintf(out[n++], 80, "%.79s", de->d_name);
     closedir(d);
     return n;
 }
