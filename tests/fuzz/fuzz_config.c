@@ -4,6 +4,7 @@
 #include "fuzz_common.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
 static int fd = -1;
+
+/* The scratch file goes when the fuzzer exits (libFuzzer ends runs with exit()). */
+static void remove_scratch(void)
+{
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(path, sizeof(path), "%s/pam_ciba_fuzz_config.XXXXXX", "/tmp");
         fd = mkstemp(path);
         FUZZ_ASSERT(fd >= 0);
+        atexit(remove_scratch);
     }
     FUZZ_ASSERT(ftruncate(fd, 0) == 0);
     FUZZ_ASSERT(pwrite(fd, data, size, 0) == (ssize_t)size);
