@@ -257,7 +257,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     pam_syslog(pamh, r == RES_OK ? LOG_NOTICE : LOG_WARNING,
                "decision user=%s service=%s rhost=%s outcome=%s pam=%s reason=\"%s%s\" duration=%.3fs",
                safe_user, safe_service, safe_rhost, result_name(r), pam_strerror(pamh, pam),
-               safe_reason, pam == PAM_IGNORE ? " (failmode=safe: left to the rest of the stack)" : "",
+               safe_reason,
+               r == RES_UNAVAILABLE && pam == PAM_IGNORE ? " (failmode=safe: left to the rest of the stack)" : "",
                mono_now() - started);
     config_free(&cfg);
     return pam;

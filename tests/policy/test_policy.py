@@ -189,6 +189,7 @@ class PolicyCase(tp.Case):
         self.no_traffic()
         d = self.decision(o)
         check("outcome=ignored" in d and why in d, "decision %r lacks ignored/%r" % (d, why))
+        check("failmode" not in d, "a policy decision is not a failmode one: %r" % d)
 
     def expect_required(self, o):
         self.expect(o, "PAM_SUCCESS")
