@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -950,6 +951,9 @@ def run_suite(tests, make_env, make_case, extra_preflight=None, on_failure=None,
     passed = failed = 0
     start = time.monotonic()
     env = None
+    # A run stopped with SIGTERM (CI timeout, kill) still stops its servers and removes its
+    # files: SystemExit unwinds through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         env = make_env()
         for t in selected:
