@@ -17,14 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 2)
         return 0;
-    memset(&resp, 0, sizeof(resp));
-    resp.status = fuzz_status(data[0]);
-    snprintf(resp.content_type, sizeof(resp.content_type), "%s", fuzz_ctype(data[1]));
-    resp.len = size - 2;
-    resp.body = malloc(resp.len + 1);
-    memcpy(resp.body, data + 2, resp.len);
-    resp.body[resp.len] = '\0';
-    resp.retry_after = -1;
+    fuzz_response(data, size, &resp);
 
     r = ciba_parse_auth_response(&resp, &p, reason, sizeof(reason));
     FUZZ_ASSERT(memchr(reason, '\0', sizeof(reason)) != NULL);

@@ -3,6 +3,8 @@
 #define PAM_CIBA_FUZZ_COMMON_H
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include "http.h"
 
 #define FUZZ_ASSERT(cond) do { if (!(cond)) { \
     fprintf(stderr, "fuzz oracle failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); abort(); } } while (0)
@@ -19,5 +21,20 @@ static inline const char *fuzz_ctype(unsigned char b)
     static const char *const table[] = {"application/json", "application/json; charset=utf-8",
                                         "application/json", "text/html", "APPLICATION/JSON", ""};
     return table[b % (sizeof(table) / sizeof(table[0]))];
+}
+
+/* A provider answer from fuzz input: byte 0 picks the status, byte 1 the content type,
+ * the rest is the body. The caller frees resp->body. Needs size >= 2. */
+static inline void fuzz_response(const unsigned char *data, size_t size, struct http_response *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->status = fuzz_status(data[0]);
+    snprintf(resp->content_type, sizeof(resp->content_type), "%s", fuzz_ctype(data[1]));
+    resp->len = size - 2;
+    resp->body = malloc(resp->len + 1);
+    FUZZ_ASSERT(resp->body != NULL);
+    memcpy(resp->body, data + 2, resp->len);
+    resp->body[resp->len] = '\0';
+    resp->retry_after = -1;
 }
 #endif

@@ -18,14 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 2)
         return 0;
-    memset(&resp, 0, sizeof(resp));
-    resp.status = fuzz_status(data[0]);
-    snprintf(resp.content_type, sizeof(resp.content_type), "%s", fuzz_ctype(data[1]));
-    resp.len = size - 2;
-    resp.body = malloc(resp.len + 1);
-    memcpy(resp.body, data + 2, resp.len);
-    resp.body[resp.len] = '\0';
-    resp.retry_after = -1;
+    fuzz_response(data, size, &resp);
 
     a = ciba_parse_token_response(&resp, &t, &fail, reason, sizeof(reason));
     if (a == POLL_TOKENS) {
