@@ -92,6 +92,13 @@ static result ask_user_code(const struct approval_ui *ui, char **code)
     return RES_OK;
 }
 
+/* What failmode = "safe" may soften: no answer at all (status 0) or a 5xx. A 429 is an
+ * answer, not an outage. */
+static bool provider_unreachable(result r, long status)
+{
+    return r == RES_UNAVAILABLE && (status == 0 || status >= 500);
+}
+
 result approval_run(const struct config *cfg, const struct approval_user *u,
                     const struct approval_ui *ui, const struct approval_env *env,
                     struct approval_report *rep)
@@ -157,8 +164,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     if (r == RES_OK)
         r = provider_load_keys(&prov, rep->reason, sizeof(rep->reason));
     if (r != RES_OK) {
-        /* No answer at all (status 0) or a 5xx; a 429 is not "unreachable". */
-        rep->unreachable = r == RES_UNAVAILABLE && (prov.last_status == 0 || prov.last_status >= 500);
+        rep->unreachable = provider_unreachable(r, prov.last_status);
         goto out;
     }
     if (cfg->user_code) {
@@ -181,8 +187,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
         r = ciba_start(&c, &req, &pending, rep->reason, sizeof(rep->reason));
         if (r != RES_OK) {
-            /* No answer at all (status 0) or a 5xx; a 429 is not "unreachable". */
-            rep->unreachable = r == RES_UNAVAILABLE && (pending.bc_status == 0 || pending.bc_status >= 500);
+            rep->unreachable = provider_unreachable(r, pending.bc_status);
             goto out;
         }
         {
