@@ -38,6 +38,7 @@ result gate_run(const struct config *cfg, const struct policy_facts *facts, cons
                                  mapped.subject ? mapped.subject : cfg->subject};
     log_escape(u->tty ? u->tty : "", safe_tty, sizeof(safe_tty));
     if (cfg->reuse_window > 0) {
+        log_msg(env->log, LOG_DEBUG, "reuse: login session %s", g->session ? g->session : "unknown");
         r = reuse_check(&store, &id, cfg->reuse_window, now(), &age, why, sizeof(why));
         if (r == RES_OK) {
             log_msg(env->log, LOG_NOTICE, "approval reused: tty=%s %s", safe_tty, why);

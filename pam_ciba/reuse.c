@@ -68,8 +68,8 @@ result reuse_session_id(char *out, size_t len)
     p = strrchr(stat, ')');
     if (!p)
         return RES_INTERNAL;
-    p++;
-    for (int field = 2; field < 22 && p; field++)
+    p++; /* the space before field 3 */
+    for (int field = 3; field < 22 && p; field++)
         p = strchr(p + 1, ' ');
     if (!p || sscanf(p, " %llu", &start) != 1 || start == 0)
         return RES_INTERNAL;
