@@ -8,6 +8,7 @@
 #include "wipe.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libconfig.h>
@@ -309,8 +310,61 @@ static bool has_include_directive(const char *text, int *line)
     return false;
 }
 
-static result set_key(struct config *cfg, const struct key_spec *k, config_setting_t *s,
-                      const char *path, char *err, size_t errlen)
+/* Every error of one load: the first also goes to the caller's err buffer, each to the
+ * optional callback. A key is reported once, so follow-on checks of a bad key stay quiet. */
+struct errs {
+    const char *path;
+    config_t *lc;
+    config_error_fn each;
+    void *ctx;
+    char *first;
+    size_t firstlen;
+    int count;
+    const char *keys[64]; /* static key names already reported */
+    int nkeys;
+};
+
+static void report(struct errs *e, const char *msg)
+{
+    if (e->count++ == 0)
+        snprintf(e->first, e->firstlen, "%s", msg);
+    if (e->each)
+        e->each(e->ctx, msg);
+}
+
+static int line_of(const struct errs *e, const char *key)
+{
+    config_setting_t *s = e->lc ? config_lookup(e->lc, key) : NULL;
+    return s ? (int)config_setting_source_line(s) : 0;
+}
+
+/* "path:line: key: why" ("path: key: why" for a missing key); key must be a static string (it is remembered). */
+static void note(struct errs *e, const char *key, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void note(struct errs *e, const char *key, int line, const char *fmt, ...)
+{
+    char why[768], msg[1280];
+    va_list ap;
+
+    for (int i = 0; i < e->nkeys; i++)
+        if (strcmp(e->keys[i], key) == 0)
+            return;
+    if (e->nkeys < (int)(sizeof(e->keys) / sizeof(e->keys[0])))
+        e->keys[e->nkeys++] = key;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        snprintf(msg, sizeof(msg), "%s:%d: %s: %s", e->path, line, key, why);
+    else /* a missing key has no line */
+        snprintf(msg, sizeof(msg), "%s: %s: %s", e->path, key, why);
+    report(e, msg);
+}
+
+/* A check on a key after every key was read: the line is where the key is, or 0. */
+#define FAIL(key, ...) note(e, key, line_of(e, key), __VA_ARGS__)
+
+static result set_key(struct config *cfg, const struct key_spec *k, config_setting_t *s, struct errs *e)
 {
     int line = (int)config_setting_source_line(s);
     int type = config_setting_type(s);
@@ -320,7 +374,7 @@ static result set_key(struct config *cfg, const struct key_spec *k, config_setti
         const char *v = config_setting_get_string(s);
         char **dst = (char **)((char *)cfg + k->offset);
         if (type != CONFIG_TYPE_STRING || !v) {
-            snprintf(err, errlen, "%s:%d: %s: must be a string", path, line, k->name);
+            note(e, k->name, line, "must be a string");
             return RES_CONFIG;
         }
         free(*dst);
@@ -330,13 +384,12 @@ static result set_key(struct config *cfg, const struct key_spec *k, config_setti
     case KEY_INT: {
         long long v;
         if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-            snprintf(err, errlen, "%s:%d: %s: must be an integer", path, line, k->name);
+            note(e, k->name, line, "must be an integer");
             return RES_CONFIG;
         }
         v = config_setting_get_int64(s);
         if (v < k->min || v > k->max) {
-            snprintf(err, errlen, "%s:%d: %s: %lld is out of range %ld..%ld", path, line, k->name,
-                     v, k->min, k->max);
+            note(e, k->name, line, "%lld is out of range %ld..%ld", v, k->min, k->max);
             return RES_CONFIG;
         }
         *(int *)((char *)cfg + k->offset) = (int)v;
@@ -345,7 +398,7 @@ static result set_key(struct config *cfg, const struct key_spec *k, config_setti
     case KEY_ENUM: {
         const char *v = config_setting_get_string(s);
         if (type != CONFIG_TYPE_STRING || !v) {
-            snprintf(err, errlen, "%s:%d: %s: must be a string", path, line, k->name);
+            note(e, k->name, line, "must be a string");
             return RES_CONFIG;
         }
         for (int i = 0; k->choices[i]; i++) {
@@ -354,12 +407,12 @@ static result set_key(struct config *cfg, const struct key_spec *k, config_setti
                 return RES_OK;
             }
         }
-        snprintf(err, errlen, "%s:%d: %s: unknown value \"%.64s\"", path, line, k->name, v);
+        note(e, k->name, line, "unknown value \"%.64s\"", v);
         return RES_CONFIG;
     }
     case KEY_BOOL:
         if (type != CONFIG_TYPE_BOOL) {
-            snprintf(err, errlen, "%s:%d: %s: must be true or false", path, line, k->name);
+            note(e, k->name, line, "must be true or false");
             return RES_CONFIG;
         }
         *(int *)((char *)cfg + k->offset) = config_setting_get_bool(s) ? 1 : 0;
@@ -368,8 +421,7 @@ static result set_key(struct config *cfg, const struct key_spec *k, config_setti
         char ***dst = (char ***)((char *)cfg + k->offset);
         int n = config_setting_length(s);
         if ((type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) || n < 1 || n > 64) {
-            snprintf(err, errlen, "%s:%d: %s: must be a non-empty list of strings, e.g. [\"a\", \"b\"]",
-                     path, line, k->name);
+            note(e, k->name, line, "must be a non-empty list of strings, e.g. [\"a\", \"b\"]");
             return RES_CONFIG;
         }
         free_list(*dst);
@@ -379,7 +431,9 @@ static result set_key(struct config *cfg, const struct key_spec *k, config_setti
         for (int i = 0; i < n; i++) {
             const char *v = config_setting_get_string_elem(s, i);
             if (!v) {
-                snprintf(err, errlen, "%s:%d: %s: element %d is not a string", path, line, k->name, i);
+                note(e, k->name, line, "element %d is not a string", i);
+                free_list(*dst);
+                *dst = NULL;
                 return RES_CONFIG;
             }
             if (!((*dst)[i] = strdup(v)))
@@ -471,23 +525,20 @@ out:
     return r;
 }
 
-/* Cross-key checks and defaults after every key was read. */
-static result finish(struct config *cfg, config_t *lc, const char *path, uid_t trusted_uid,
-                     mode_t file_mode, char *err, size_t errlen)
+/* Cross-key checks and defaults after every key was read. Only RES_INTERNAL stops early:
+ * every other problem is noted and the checks go on, guarded where one depends on another. */
+static result finish(struct config *cfg, struct errs *e, uid_t trusted_uid, mode_t file_mode)
 {
-    char why[768], detail[256];
-#define LINE_OF(key) (config_lookup(lc, key) ? (int)config_setting_source_line(config_lookup(lc, key)) : 0)
-#define FAIL(key, ...) do { snprintf(why, sizeof(why), __VA_ARGS__); \
-        snprintf(err, errlen, "%s:%d: %s: %s", path, LINE_OF(key), key, why); return RES_CONFIG; } while (0)
+    char detail[256];
 
     if (!cfg->issuer || !*cfg->issuer)
         FAIL("issuer", "required key is missing");
-    if (!is_https_url(cfg->issuer))
+    else if (!is_https_url(cfg->issuer))
         FAIL("issuer", "must be an https:// URL");
     /* Discovery is on unless the admin named the endpoints; explicit keys always win. */
     if (cfg->discovery < 0)
         cfg->discovery = !(cfg->bc_endpoint || cfg->token_endpoint);
-    if (!cfg->discovery) {
+    if (!cfg->discovery && cfg->issuer) {
         if (!cfg->bc_endpoint && !(cfg->bc_endpoint = join_url(cfg->issuer, "bc-authorize")))
             return RES_INTERNAL;
         if (!cfg->token_endpoint && !(cfg->token_endpoint = join_url(cfg->issuer, "oauth/token")))
@@ -506,37 +557,41 @@ static result finish(struct config *cfg, config_t *lc, const char *path, uid_t t
     if (cfg->client_secret) {
         if (!*cfg->client_secret)
             FAIL("client_secret", "is empty");
-        if (file_mode & (S_IRGRP | S_IROTH))
-            FAIL("client_secret", "the file holds a secret but is readable by group or others (fix: chmod 600 %s)", path);
+        else if (file_mode & (S_IRGRP | S_IROTH))
+            FAIL("client_secret", "the file holds a secret but is readable by group or others (fix: chmod 600 %s)",
+                 e->path);
     } else if (cfg->client_secret_file) {
         char *buf = NULL;
         size_t len = 0;
         char ferr[512];
         if (read_protected_file(cfg->client_secret_file, trusted_uid, true, SECRET_MAX_FILE_SIZE,
-                                &buf, &len, ferr, sizeof(ferr)) != RES_OK)
+                                &buf, &len, ferr, sizeof(ferr)) != RES_OK) {
             FAIL("client_secret_file", "%s", ferr);
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
-            buf[--len] = '\0';
-        if (len == 0 || strpbrk(buf, "\r\n")) {
-            wipe_free_str(buf);
-            FAIL("client_secret_file", "%s must hold the secret on a single line", cfg->client_secret_file);
+        } else {
+            while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+                buf[--len] = '\0';
+            if (len == 0 || strpbrk(buf, "\r\n")) {
+                wipe_free_str(buf);
+                FAIL("client_secret_file", "%s must hold the secret on a single line", cfg->client_secret_file);
+            } else {
+                cfg->client_secret = buf;
+            }
         }
-        cfg->client_secret = buf;
     }
     switch (cfg->client_auth) {
     case CLIENT_AUTH_SECRET_POST:
     case CLIENT_AUTH_SECRET_BASIC:
-        if (!cfg->client_secret)
+        if (!cfg->client_secret && !cfg->client_secret_file)
             FAIL("client_secret", "required: set client_secret or client_secret_file");
         break;
     case CLIENT_AUTH_PRIVATE_KEY_JWT: {
         char ferr[512];
         if (!cfg->private_key_file)
             FAIL("private_key_file", "required for client_auth = \"private_key_jwt\"");
-        if (read_protected_file(cfg->private_key_file, trusted_uid, true, KEY_MAX_FILE_SIZE,
-                                &cfg->private_key_pem, NULL, ferr, sizeof(ferr)) != RES_OK)
+        else if (read_protected_file(cfg->private_key_file, trusted_uid, true, KEY_MAX_FILE_SIZE,
+                                     &cfg->private_key_pem, NULL, ferr, sizeof(ferr)) != RES_OK)
             FAIL("private_key_file", "%s", ferr);
-        if (!private_key_usable(cfg->private_key_pem))
+        else if (!private_key_usable(cfg->private_key_pem))
             FAIL("private_key_file", "%s is not a PEM RSA (>= 2048 bits), EC P-256/P-384 or Ed25519 private key",
                  cfg->private_key_file);
         break;
@@ -545,12 +600,12 @@ static result finish(struct config *cfg, config_t *lc, const char *path, uid_t t
         char ferr[512];
         if (!cfg->tls_client_cert)
             FAIL("tls_client_cert", "required for client_auth = \"tls_client_auth\"");
+        else if (access(cfg->tls_client_cert, R_OK) != 0)
+            FAIL("tls_client_cert", "%s is not readable", cfg->tls_client_cert);
         if (!cfg->tls_client_key)
             FAIL("tls_client_key", "required for client_auth = \"tls_client_auth\"");
-        if (access(cfg->tls_client_cert, R_OK) != 0)
-            FAIL("tls_client_cert", "%s is not readable", cfg->tls_client_cert);
-        if (read_protected_file(cfg->tls_client_key, trusted_uid, true, KEY_MAX_FILE_SIZE,
-                                &cfg->tls_client_key_pem, NULL, ferr, sizeof(ferr)) != RES_OK)
+        else if (read_protected_file(cfg->tls_client_key, trusted_uid, true, KEY_MAX_FILE_SIZE,
+                                     &cfg->tls_client_key_pem, NULL, ferr, sizeof(ferr)) != RES_OK)
             FAIL("tls_client_key", "%s", ferr);
         break;
     }
@@ -558,7 +613,7 @@ static result finish(struct config *cfg, config_t *lc, const char *path, uid_t t
     if (cfg->id_token_signed_response_alg) {
         if (!in_list(known_algs, cfg->id_token_signed_response_alg))
             FAIL("id_token_signed_response_alg", "unsupported algorithm \"%.32s\"", cfg->id_token_signed_response_alg);
-        if (strcmp(cfg->id_token_signed_response_alg, "HS256") == 0 && !cfg->client_secret)
+        else if (strcmp(cfg->id_token_signed_response_alg, "HS256") == 0 && !cfg->client_secret)
             FAIL("id_token_signed_response_alg", "HS256 needs client_secret as its key");
     }
     if (!cfg->id_token_algs) {
@@ -572,8 +627,8 @@ static result finish(struct config *cfg, config_t *lc, const char *path, uid_t t
         const char *a = cfg->id_token_algs[i];
         if (!in_list(known_algs, a))
             FAIL("id_token_algs", "unsupported algorithm \"%.32s\" (none is never accepted)", a);
-        if (strcmp(a, "HS256") == 0 &&
-            !(cfg->id_token_signed_response_alg && strcmp(cfg->id_token_signed_response_alg, "HS256") == 0))
+        else if (strcmp(a, "HS256") == 0 &&
+                 !(cfg->id_token_signed_response_alg && strcmp(cfg->id_token_signed_response_alg, "HS256") == 0))
             FAIL("id_token_algs", "HS256 is accepted only with id_token_signed_response_alg = \"HS256\"");
     }
     if (cfg->jwks_uri && !is_https_url(cfg->jwks_uri))
@@ -600,8 +655,6 @@ static result finish(struct config *cfg, config_t *lc, const char *path, uid_t t
     if (cfg->ca_file && access(cfg->ca_file, R_OK) != 0)
         FAIL("ca_file", "%s is not readable", cfg->ca_file);
     return RES_OK;
-#undef FAIL
-#undef LINE_OF
 }
 
 static bool is_proxy_url(const char *u)
@@ -628,23 +681,20 @@ static bool is_pin_hashes(const char *p)
 }
 
 /* Checks for the policy, mapping, reuse, message and network keys. */
-static result finish_policy(struct config *cfg, config_t *lc, const char *path, char *err, size_t errlen)
+static result finish_policy(struct config *cfg, struct errs *e)
 {
-    char why[512], detail[256];
+    char detail[256];
     struct stat st;
-#define LINE_OF(key) (config_lookup(lc, key) ? (int)config_setting_source_line(config_lookup(lc, key)) : 0)
-#define FAIL(key, ...) do { snprintf(why, sizeof(why), __VA_ARGS__); \
-        snprintf(err, errlen, "%s:%d: %s: %s", path, LINE_OF(key), key, why); return RES_CONFIG; } while (0)
 
     if (cfg->subject_map_file) {
         if (cfg->subject_map_file[0] != '/')
             FAIL("subject_map_file", "must be an absolute path");
         /* Two sources for one answer would be ambiguous: the map's "*" line is the default. */
-        if (config_lookup(lc, "subject"))
+        else if (config_lookup(e->lc, "subject"))
             FAIL("subject_map_file", "set either subject or subject_map_file (use a \"*\" line in the map "
                  "for a default), not both");
     }
-    if (config_lookup(lc, "unmapped") && !cfg->subject_map_file)
+    if (config_lookup(e->lc, "unmapped") && !cfg->subject_map_file)
         FAIL("unmapped", "only meaningful with subject_map_file");
     {
         static const char *const names[] = {"groups", "exempt_users", "exempt_rhosts", "services"};
@@ -697,9 +747,9 @@ static result finish_policy(struct config *cfg, config_t *lc, const char *path, 
         }
     }
     return RES_OK;
-#undef FAIL
-#undef LINE_OF
 }
+
+#undef FAIL
 
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
 static void wipe_setting(config_t *lc, const char *key)
@@ -710,54 +760,71 @@ static void wipe_setting(config_t *lc, const char *key)
         explicit_bzero((char *)v, strlen(v));
 }
 
-result config_load(const char *path, uid_t trusted_uid, struct config *cfg, char *err, size_t errlen)
+result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, config_error_fn each, void *ctx,
+                       char *err, size_t errlen)
 {
-    char *text = NULL;
+    char *text = NULL, msg[1280];
     mode_t mode = 0;
     config_t lc;
     config_setting_t *root;
     int inc_line = 0;
+    struct errs e = {.path = path, .each = each, .ctx = ctx, .first = err, .firstlen = errlen};
     result r;
 
     config_defaults(cfg);
-    r = read_checked(path, trusted_uid, false, CONFIG_MAX_FILE_SIZE, &text, NULL, &mode, err, errlen);
-    if (r != RES_OK)
+    r = read_checked(path, trusted_uid, false, CONFIG_MAX_FILE_SIZE, &text, NULL, &mode, msg, sizeof(msg));
+    if (r != RES_OK) {
+        report(&e, msg);
         return r;
+    }
     if (has_include_directive(text, &inc_line)) {
-        snprintf(err, errlen, "%s:%d: @include is not allowed", path, inc_line);
+        snprintf(msg, sizeof(msg), "%s:%d: @include is not allowed", path, inc_line);
+        report(&e, msg);
         wipe_free_str(text);
         return RES_CONFIG;
     }
     config_init(&lc);
     if (config_read_string(&lc, text) != CONFIG_TRUE) {
-        snprintf(err, errlen, "%s:%d: syntax error: %s", path, config_error_line(&lc),
+        snprintf(msg, sizeof(msg), "%s:%d: syntax error: %s", path, config_error_line(&lc),
                  config_error_text(&lc) ? config_error_text(&lc) : "unknown");
+        report(&e, msg);
         r = RES_CONFIG;
         goto out;
     }
+    e.lc = &lc;
     root = config_root_setting(&lc);
     for (int i = 0; i < config_setting_length(root); i++) {
         config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
         const char *name = config_setting_name(s);
         const struct key_spec *k = name ? find_key(name) : NULL;
         if (!k) {
-            snprintf(err, errlen, "%s:%d: %s: unknown key", path, (int)config_setting_source_line(s),
+            snprintf(msg, sizeof(msg), "%s:%d: %.128s: unknown key", path, (int)config_setting_source_line(s),
                      name ? name : "?");
-            r = RES_CONFIG;
+            report(&e, msg);
+            continue;
+        }
+        if (set_key(cfg, k, s, &e) == RES_INTERNAL) {
+            r = RES_INTERNAL;
             goto out;
         }
-        r = set_key(cfg, k, s, path, err, errlen);
-        if (r != RES_OK)
-            goto out;
     }
-    r = finish(cfg, &lc, path, trusted_uid, mode, err, errlen);
+    r = finish(cfg, &e, trusted_uid, mode);
     if (r == RES_OK)
-        r = finish_policy(cfg, &lc, path, err, errlen);
+        r = finish_policy(cfg, &e);
+    if (r == RES_OK && e.count > 0)
+        r = RES_CONFIG;
 out:
+    if (r == RES_INTERNAL)
+        snprintf(err, errlen, "%s: out of memory", path);
     wipe_setting(&lc, "client_secret");
     config_destroy(&lc);
     wipe_free_str(text);
     if (r != RES_OK)
         config_free(cfg);
     return r;
+}
+
+result config_load(const char *path, uid_t trusted_uid, struct config *cfg, char *err, size_t errlen)
+{
+    return config_load_all(path, trusted_uid, cfg, NULL, NULL, err, errlen);
 }

@@ -90,6 +90,14 @@ struct config {
  * in err. cfg is always safe to pass to config_free afterwards. */
 result config_load(const char *path, uid_t trusted_uid, struct config *cfg, char *err, size_t errlen);
 
+/* Called with each configuration error, "file:line: key: why", in the order found. */
+typedef void (*config_error_fn)(void *ctx, const char *msg);
+
+/* config_load that goes on past the first error and reports every one it can find
+ * (a key at most once) through each; err gets the first. For pam_ciba-check. */
+result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, config_error_fn each, void *ctx,
+                       char *err, size_t errlen);
+
 /* Fill cfg with defaults only (no required keys): for tests and tools. */
 void config_defaults(struct config *cfg);
 

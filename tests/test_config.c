@@ -374,6 +374,68 @@ static int teardown(void **state)
     return 0;
 }
 
+/* pam_ciba-check's mode: every error, in order, each key once; err holds the first. */
+struct seen {
+    char lines[16][512];
+    int n;
+};
+
+static void collect(void *ctx, const char *msg)
+{
+    struct seen *s = ctx;
+    if (s->n < 16)
+        snprintf(s->lines[s->n], sizeof(s->lines[0]), "%s", msg);
+    s->n++;
+}
+
+static void test_every_error_reported(void **state)
+{
+    struct config cfg;
+    struct seen seen = {.n = 0};
+    char err[512] = "", want[300];
+    (void)state;
+    write_file(path,
+               "issuer = \"http://plain.example/\";\n"     /* 1 */
+               "client_id = \"cid\";\n"                    /* 2 */
+               "client_auth = \"bogus\";\n"                /* 3 */
+               "max_wait = 99999;\n"                        /* 4 */
+               "frobnicate = 1;\n"                          /* 5 */
+               "id_token_algs = [\"none\", \"HS256\"];\n" /* 6: reported once */
+               "reuse_dir = \"relative\";\n",               /* 7 */
+               0600);
+    assert_int_equal(config_load_all(path, geteuid(), &cfg, collect, &seen, err, sizeof(err)), RES_CONFIG);
+    assert_int_equal(seen.n, 7);
+    snprintf(want, sizeof(want), "%s:3: client_auth: unknown value \"bogus\"", path);
+    assert_string_equal(seen.lines[0], want);
+    assert_string_equal(err, seen.lines[0]);
+    assert_non_null(strstr(seen.lines[1], ":4: max_wait: 99999 is out of range"));
+    assert_non_null(strstr(seen.lines[2], ":5: frobnicate: unknown key"));
+    assert_non_null(strstr(seen.lines[3], ":1: issuer: must be an https:// URL"));
+    /* client_auth fell back to its default, which needs a secret: a key that is missing has no line. */
+    snprintf(want, sizeof(want), "%s: client_secret: required", path);
+    assert_non_null(strstr(seen.lines[4], want));
+    assert_non_null(strstr(seen.lines[5], ":6: id_token_algs: unsupported algorithm \"none\""));
+    assert_non_null(strstr(seen.lines[6], ":7: reuse_dir: must be an absolute path"));
+    config_free(&cfg);
+
+    /* A fatal error (syntax) is the only one; without a callback the first still reaches err. */
+    seen.n = 0;
+    write_file(path, BASE "max_wait = ;\n", 0600);
+    assert_int_equal(config_load_all(path, geteuid(), &cfg, collect, &seen, err, sizeof(err)), RES_CONFIG);
+    assert_int_equal(seen.n, 1);
+    assert_non_null(strstr(err, ":4: syntax error"));
+    write_file(path, BASE "frobnicate = 1;\nmax_wait = 1;\n", 0600);
+    assert_int_equal(config_load(path, geteuid(), &cfg, err, sizeof(err)), RES_CONFIG);
+    assert_non_null(strstr(err, ":4: frobnicate: unknown key"));
+    /* An unreadable secret file is one error about that file, not also a missing secret. */
+    seen.n = 0;
+    write_file(path, "issuer = \"https://t.example/\";\nclient_id = \"c\";\nclient_secret_file = \"/nonexistent\";\n",
+               0600);
+    assert_int_equal(config_load_all(path, geteuid(), &cfg, collect, &seen, err, sizeof(err)), RES_CONFIG);
+    assert_int_equal(seen.n, 1);
+    assert_non_null(strstr(seen.lines[0], ":3: client_secret_file: /nonexistent: cannot open"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_issuer_without_slash),
         cmocka_unit_test(test_errors_name_file_line_key),
+        cmocka_unit_test(test_every_error_reported),
         cmocka_unit_test(test_permissions),
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_failmode),

@@ -217,6 +217,13 @@ static bool show(const char *path, const struct config *cfg, const struct approv
     return ok;
 }
 
+/* One line per configuration error, as an admin fixes them: file:line first. */
+static void print_config_error(void *ctx, const char *msg)
+{
+    ++*(int *)ctx;
+    fprintf(stderr, "pam_ciba-check: %s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -233,7 +240,7 @@ int main(int argc, char **argv)
     bool login = false, offline = false;
     struct config cfg;
     char err[1024];
-    int opt, rc;
+    int opt, rc, n_errors = 0;
 
     while ((opt = getopt_long(argc, argv, "c:ls:r:t:C:doh", opts, NULL)) != -1) {
         switch (opt) {
@@ -259,8 +266,11 @@ int main(int argc, char **argv)
 
     /* The same checks the module makes: root-owned files, secret files not readable by others. */
     config_defaults(&cfg);
-    if (config_load(path, 0, &cfg, err, sizeof(err)) != RES_OK) {
-        fprintf(stderr, "pam_ciba-check: invalid configuration: %s\n", err);
+    if (config_load_all(path, 0, &cfg, print_config_error, &n_errors, err, sizeof(err)) != RES_OK) {
+        if (n_errors == 0) /* out of memory: nothing was reported */
+            fprintf(stderr, "pam_ciba-check: invalid configuration: %s\n", err);
+        else
+            fprintf(stderr, "pam_ciba-check: %d configuration error%s\n", n_errors, n_errors == 1 ? "" : "s");
         config_free(&cfg);
         return 2;
     }

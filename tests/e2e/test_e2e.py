@@ -677,12 +677,16 @@ def t_check_tool_valid(env):
 
 
 def t_check_tool_invalid(env):
-    """Errors come with file:line: key, exit status 2; an unknown user is reported."""
-    conf = env.write_conf("check.conf", max_wait=100000)
+    """Every error comes with file:line: key, exit status 2; an unknown user is reported."""
+    conf = env.write_conf("check.conf", max_wait=100000, scope="profile")
     r = check_tool(env, ["--config", str(conf), USER])
-    line = [i for i, l in enumerate(conf.read_text().splitlines(), 1) if l.startswith("max_wait")][0]
+    lines = conf.read_text().splitlines()
+    at = {k: [i for i, l in enumerate(lines, 1) if l.startswith(k)][0] for k in ("max_wait", "scope")}
     err = r.stderr.decode()
-    check(r.returncode == 2 and "%s:%d: max_wait:" % (conf, line) in err, "got %d: %s" % (r.returncode, err))
+    # Every error, not just the first, each with its file:line: key.
+    check(r.returncode == 2 and "%s:%d: max_wait:" % (conf, at["max_wait"]) in err
+          and "%s:%d: scope: must contain openid" % (conf, at["scope"]) in err
+          and "2 configuration errors" in err, "got %d: %s" % (r.returncode, err))
     conf = env.write_conf("check.conf")
     r = check_tool(env, ["--config", str(conf), "no_such_user_e2e"])
     check(r.returncode == 1 and "NO SUCH USER" in r.stdout.decode(), "unknown user not reported")

@@ -163,6 +163,31 @@ check "installing changed no PAM service (profile not enabled)" \
     test "$common_before" = "$(cat /etc/pam.d/common-* | sha256sum)"
 check "common-auth does not name pam_ciba" test -z "$(grep pam_ciba /etc/pam.d/common-auth)"
 
+# What an admin does next: pam-auth-update --enable, then --disable. Run in a private mount
+# namespace over copies of /etc/pam.d and /var/lib/pam, so the machine's PAM never changes.
+pam_auth_update_in_ns() {
+    unshare --mount --propagation private sh -c '
+        set -e
+        mkdir -p "$1/ns-pam.d" "$1/ns-lib-pam"
+        cp -a /etc/pam.d/. "$1/ns-pam.d/"; cp -a /var/lib/pam/. "$1/ns-lib-pam/"
+        mount --bind "$1/ns-pam.d" /etc/pam.d; mount --bind "$1/ns-lib-pam" /var/lib/pam
+        DEBIAN_FRONTEND=noninteractive pam-auth-update --enable pam_ciba
+        cp /etc/pam.d/common-auth "$1/common-auth.enabled"
+        DEBIAN_FRONTEND=noninteractive pam-auth-update --disable pam_ciba
+        cp /etc/pam.d/common-auth "$1/common-auth.disabled"' sh "$TMP" >"$TMP/pam-auth-update.log" 2>&1
+}
+if pam_auth_update_in_ns; then ok "pam-auth-update --enable/--disable pam_ciba (private mount namespace)"; else
+    sed 's/^/#   /' "$TMP/pam-auth-update.log"
+    bad "pam-auth-update --enable/--disable pam_ciba (private mount namespace)"
+fi
+# Enabled: one "required pam_ciba.so" line, in the additional block after the primary one
+# (after pam_permit), so a wrong password never reaches the phone.
+check "enabled: common-auth has one 'auth required pam_ciba.so', after the primary block" \
+    awk '/^auth[ \t]/ && /pam_permit\.so/ { p = NR } /^auth[ \t]+required[ \t]+pam_ciba\.so[ \t]*$/ { c = NR; n++ }
+         END { exit !(n == 1 && p > 0 && c > p) }' "$TMP/common-auth.enabled"
+check "disabled: common-auth is back to what it was" cmp -s "$TMP/common-auth.disabled" /etc/pam.d/common-auth
+check "the machine's common-auth never changed" test -z "$(grep pam_ciba /etc/pam.d/common-auth)"
+
 # The local provider on loopback, as in ./dev.sh demo; secrets handed over in files.
 sh "$ROOT/tests/servers/make_ca.sh" "$TMP/ca" >/dev/null 2>&1
 (umask 077
