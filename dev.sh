@@ -185,7 +185,7 @@ case "$cmd" in
   demo) need_root "$cmd" "$@"; deps; build; demo "$@" ;;
   # Longer fuzzing than check does: ./dev.sh fuzz [SECONDS_PER_TARGET] [TARGET...]
   fuzz) need_root "$cmd" "$@"; deps; bash "$ROOT/tests/fuzz/run.sh" "$BUILD/fuzz" "${1:-300}s" "${@:2}" ;;
-  # The soak with the long-lived PAM application at 1,000 logins (check runs 400).
+  # The soak with the long-lived PAM application at N logins (default 1,000, as check runs it).
   soak) need_root "$cmd" "$@"; deps; build
     ROOT="$ROOT" BUILD="$BUILD" PY="$PY" PAM_CIBA_SO="$BUILD/pam_ciba/.libs/pam_ciba.so" SOAK_REPEAT="${1:-1000}" \
       bash "$ROOT/tests/suites/80-soak.sh" ;;
