@@ -181,6 +181,23 @@ static result check_user(const char *user, char *reason, size_t len)
     return RES_OK;
 }
 
+static void count_error(void *ctx, const char *msg)
+{
+    (void)msg;
+    ++*(int *)ctx;
+}
+
+/* The first config error, and how many more pam_ciba-check would list: one log line still. */
+static result load_config(const char *path, struct config *cfg, char *reason, size_t len)
+{
+    int n = 0;
+    result r = config_load_all(path, 0, cfg, count_error, &n, reason, len);
+    size_t used = strlen(reason);
+    if (r == RES_CONFIG && n > 1 && used < len)
+        snprintf(reason + used, len - used, " (+%d more: pam_ciba-check lists them)", n - 1);
+    return r;
+}
+
 static double mono_now(void)
 {
     struct timespec ts;
@@ -206,7 +223,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     r = parse_args(argc, argv, &args, rep.reason, sizeof(rep.reason));
     log.debug = r == RES_OK && args.debug;
     if (r == RES_OK)
-        r = config_load(args.conf, 0, &cfg, rep.reason, sizeof(rep.reason));
+        r = load_config(args.conf, &cfg, rep.reason, sizeof(rep.reason));
     if (r == RES_OK && pam_get_user(pamh, &user, NULL) != PAM_SUCCESS) {
         snprintf(rep.reason, sizeof(rep.reason), "pam_get_user failed");
         r = RES_USER_UNKNOWN;

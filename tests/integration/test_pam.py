@@ -843,6 +843,16 @@ def config_unknown_key(c):
 
 
 @test
+def config_several_errors(c):
+    """The log names the first error with file:line: key, and how many more there are."""
+    text = c.render(c.settings()) + "frobnicate = 1;\nrequested_expiry = 301;\n"
+    config_error(c, text=text)
+    n = len(text.splitlines())
+    want = "%s:%d: frobnicate: unknown key (+1 more: pam_ciba-check lists them)" % (c.conf_path, n - 1)
+    check(want in c.last.stderr, "log lacks %r: %s" % (want, c.last.stderr[-800:]))
+
+
+@test
 def config_wrong_type(c):
     config_error(c, requested_expiry="120")
 
