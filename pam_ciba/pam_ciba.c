@@ -170,7 +170,7 @@ static result check_user(const char *user, char *reason, size_t len)
     }
     for (const unsigned char *p = (const unsigned char *)user; *p; p++) {
         if (*p < 0x20 || *p == 0x7f) {
-            snprintf(reason, len, "control character in user name");
+            snprintf(reason, len, "user name holds a control character");
             return RES_USER_UNKNOWN;
         }
     }
