@@ -8,7 +8,6 @@
 #include "wipe.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libconfig.h>
@@ -16,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
