@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -447,10 +446,7 @@ def safe_conf(c, **over):
 
 @test
 def failmode_safe_provider_down(c):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = tp.closed_port()
     safe_conf(c, issuer="https://127.0.0.1:%d/" % port)
     o = c.login(conf=False)
     d = c.outcome(o, "PAM_AUTH_ERR", REQUEST_BOUND, module_code="PAM_IGNORE")

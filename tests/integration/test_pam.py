@@ -86,6 +86,15 @@ def check(cond, why):
         raise Failure(why)
 
 
+def closed_port():
+    """A 127.0.0.1 port nothing listens on (bound, then released), for "provider down" tests."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def lc_str(s):
     """A libconfig string literal."""
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -663,10 +672,7 @@ def token_500_once(c):
 
 @test
 def provider_down(c):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = closed_port()
     o = c.login(issuer="https://127.0.0.1:%d/" % port)
     c.expect(o, "PAM_AUTHINFO_UNAVAIL")
     check(o.elapsed < 10, "took %.1fs against a closed port" % o.elapsed)

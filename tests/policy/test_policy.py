@@ -699,10 +699,7 @@ def no_proxy_key_bypasses(c):
 
 @test
 def proxy_down_is_unavailable(c):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = tp.closed_port()
     o = c.login(https_proxy="http://127.0.0.1:%d" % port)
     c.expect(o, "PAM_AUTHINFO_UNAVAIL")
     c.no_traffic()
