@@ -7,12 +7,14 @@
 #include "idtoken.h"
 #include "login_hint.h"
 #include "message.h"
+#include "text.h"
 #include "wipe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 /* sshd's PAM service name: its keyboard-interactive conversation only delivers
@@ -92,6 +94,21 @@ static result ask_user_code(const struct approval_ui *ui, char **code)
     return RES_OK;
 }
 
+/* Descriptors a login needs at once: sockets (two address families while connecting),
+ * the resolver's, TLS trust files, cache files, syslog, with room to spare. A caller
+ * can lower RLIMIT_NOFILE before a setuid program starts (prlimit --nofile=6 su): the
+ * sockets would then fail with EMFILE, which must never look like an outage. */
+#define SPARE_DESCRIPTORS 16
+
+/* CLOCK_MONOTONIC seconds: the transport's deadline is in real time even when the flow
+ * runs on an injected clock. */
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* What failmode = "safe" may soften: no answer at all (status 0) or a 5xx. A 429 is an
  * answer, not an outage. */
 static bool provider_unreachable(result r, long status)
@@ -104,7 +121,10 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
                     struct approval_report *rep)
 {
     const struct clock *clk = env->clock ? env->clock : &clock_real;
+    /* One deadline for the whole login (issue 11): no request starts after max_wait, and
+     * none runs past max_wait + request_timeout, whichever step it belongs to. */
     double deadline = clk->now(clk->ctx) + cfg->max_wait;
+    double real_start = mono_seconds();
     char host_full[256], host_short[256], code[BINDING_CODE_LEN + 1];
     struct template_vars vars;
     struct http_client *http = NULL;
@@ -118,6 +138,12 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     result r;
 
     memset(rep, 0, sizeof(*rep));
+    /* The subject is built from the user name: a name that must be rewritten to be shown
+     * could stand for another account. */
+    if (u->user && !text_is_clean(u->user)) {
+        snprintf(rep->reason, sizeof(rep->reason), "user name holds a control character or is not valid UTF-8");
+        return RES_USER_UNKNOWN;
+    }
     provider_init(&prov, cfg, NULL, clk, env->log, env->cache_owner);
     host_names(host_full, sizeof(host_full), host_short, sizeof(host_short));
     r = binding_code_generate(code);
@@ -147,7 +173,16 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     }
     if (!transport) {
         struct http_options o;
+        if (!http_descriptors_spare(SPARE_DESCRIPTORS)) {
+            snprintf(rep->reason, sizeof(rep->reason),
+                     "local resource limit: fewer than %d file descriptors available (RLIMIT_NOFILE)",
+                     SPARE_DESCRIPTORS);
+            r = RES_INTERNAL;
+            goto out;
+        }
         http_options_from_config(cfg, &o);
+        o.start_by = real_start + cfg->max_wait;
+        o.end_by = o.start_by + cfg->request_timeout;
         http = http_client_new(&o);
         if (!http) {
             snprintf(rep->reason, sizeof(rep->reason), "cannot initialise libcurl");
@@ -183,6 +218,8 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
                                    user_code};
         struct jws_verifier verifier = provider_verifier(&prov);
         struct idtoken_expect expect;
+        /* A token issued before this request was sent cannot be its answer. */
+        time_t sent = clk->wall(clk->ctx);
 
         log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
         r = ciba_start(&c, &req, &pending, rep->reason, sizeof(rep->reason));
@@ -207,7 +244,8 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         if (r != RES_OK)
             goto out;
         expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),
-                                         cfg->clock_skew, cfg->login_hint_format == HINT_EMAIL ? subject : NULL};
+                                         cfg->clock_skew, cfg->login_hint_format == HINT_EMAIL ? subject : NULL,
+                                         sent};
         r = idtoken_verify(tokens.id_token, &verifier, &expect, rep->reason, sizeof(rep->reason));
         if (r == RES_OK)
             snprintf(rep->reason, sizeof(rep->reason), "id_token verified");

@@ -3,16 +3,22 @@
 #include "wipe.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 struct http_client {
     CURL *curl;
     struct http_options opts;
+    int socket_errno; /* errno of a socket() that failed in this request, or 0 */
 };
 
 struct sink {
@@ -219,6 +225,132 @@ static struct curl_slist *append_header(struct curl_slist *list, const char *h)
     return n;
 }
 
+/* errno values that say the failure is in this process or this machine, whatever curl
+ * code they come with: running out of descriptors or memory, or a local policy refusing. */
+static bool local_errno(long e)
+{
+    switch (e) {
+    case EMFILE: case ENFILE: case ENOMEM: case ENOBUFS: case EACCES: case EPERM:
+    case EAFNOSUPPORT: case EPROTONOSUPPORT: case EADDRNOTAVAIL: case EADDRINUSE:
+    case EINVAL: case EBADF: case ENOTSOCK: case EFAULT: case ENOSPC: case EROFS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* errno values of a connect() that reached the network and found nobody there. */
+static bool network_errno(long e)
+{
+    switch (e) {
+    case ECONNREFUSED: case ETIMEDOUT: case EHOSTUNREACH: case ENETUNREACH: case ENETDOWN:
+    case EHOSTDOWN: case ECONNRESET: case ECONNABORTED: case EPIPE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+enum http_failure http_classify_failure(int curl_code, long os_errno)
+{
+    if (local_errno(os_errno))
+        return HTTP_FAIL_LOCAL;
+    switch ((CURLcode)curl_code) {
+    case CURLE_COULDNT_CONNECT:
+        /* socket() failing (EMFILE) is reported as "couldn't connect" too: only a
+         * connect() that got an answer from the network (or none in time) is an outage. */
+        return network_errno(os_errno) ? HTTP_FAIL_NETWORK : HTTP_FAIL_LOCAL;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SSL_CONNECT_ERROR: /* a reachable server whose TLS handshake failed */
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        return HTTP_FAIL_NETWORK;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return HTTP_FAIL_TRUST;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_UNSUPPORTED_PROTOCOL: /* a redirect or proxy answer we do not follow */
+        return HTTP_FAIL_PEER;
+    default:
+        /* Out of memory, unreadable CA or key files, bad options, and every code we
+         * have not looked at: local, so failmode = "safe" never softens it. */
+        return HTTP_FAIL_LOCAL;
+    }
+}
+
+/* Our own socket(): libcurl reports a socket() that failed (EMFILE) as "couldn't
+ * connect", with CURLINFO_OS_ERRNO unset or left over from an earlier request, so
+ * the errno is kept here. Close-on-exec, so no socket leaks into a program the host
+ * starts. */
+static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct http_client *c = ctx;
+    int fd;
+
+    (void)purpose;
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0) {
+        c->socket_errno = errno ? errno : EMFILE;
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
+}
+
+bool http_descriptors_spare(int n)
+{
+    int fds[32], got = 0;
+
+    if (n > (int)(sizeof(fds) / sizeof(fds[0])))
+        n = (int)(sizeof(fds) / sizeof(fds[0]));
+    /* Take them all, then give them back: open fails with EMFILE past RLIMIT_NOFILE. */
+    if ((fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        for (got = 1; got < n; got++)
+            if ((fds[got] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0)) < 0)
+                break;
+    for (int i = 0; i < got; i++)
+        close(fds[i]);
+    return got == n;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Per-request timeouts in ms: the configured ones, cut to what is left of the login's
+ * hard end. false: the login's deadline for starting requests has passed. */
+static bool request_timeouts(const struct http_client *c, long *connect_ms, long *total_ms)
+{
+    double now = mono_now();
+    long left;
+
+    *connect_ms = c->opts.connect_timeout * 1000;
+    *total_ms = c->opts.request_timeout * 1000;
+    if (c->opts.start_by > 0 && now >= c->opts.start_by)
+        return false;
+    if (c->opts.end_by > 0) {
+        left = (long)((c->opts.end_by - now) * 1000.0);
+        if (left < 1)
+            return false;
+        /* 0 means "no limit" (connect: 300 s) to libcurl, so a limit is never 0. */
+        if (*connect_ms <= 0 || *connect_ms > left)
+            *connect_ms = left;
+        if (*total_ms <= 0 || *total_ms > left)
+            *total_ms = left;
+    }
+    return true;
+}
+
 /* One request on the login's handle: POST when body is set, GET otherwise. */
 static result perform(void *ctx, const char *url, const char *body, const char *authorization,
                       struct http_response *resp, char *err, size_t errlen)
@@ -229,11 +361,16 @@ static result perform(void *ctx, const char *url, const char *body, const char *
     char *auth_hdr = NULL;
     char *ctype = NULL;
     CURLcode rc;
+    long connect_ms, total_ms, os_errno = 0;
     result r = RES_OK;
 
     memset(resp, 0, sizeof(*resp));
     resp->retry_after = -1;
     resp->max_age = -1;
+    if (!request_timeouts(c, &connect_ms, &total_ms)) {
+        snprintf(err, errlen, "max_wait passed: no new request");
+        return RES_TIMEOUT;
+    }
     if (!(hdrs = curl_slist_append(NULL, "Accept: application/json")))
         goto oom;
     if (body && !(hdrs = append_header(hdrs, "Content-Type: application/x-www-form-urlencoded")))
@@ -250,6 +387,11 @@ static result perform(void *ctx, const char *url, const char *body, const char *
             goto oom;
     }
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, total_ms);
+    curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETDATA, c);
+    c->socket_errno = 0;
     if (proxy_for(c, url))
         curl_easy_setopt(c->curl, CURLOPT_PROXY, proxy_for(c, url));
     else /* NULL: libcurl's default, which reads the environment */
@@ -271,8 +413,41 @@ static result perform(void *ctx, const char *url, const char *body, const char *
         snprintf(err, errlen, "response body larger than %zu bytes", c->opts.max_body);
         r = RES_PROTOCOL;
     } else if (rc != CURLE_OK) {
-        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-        r = RES_UNAVAILABLE;
+        /* Only a provider we could not reach is an outage (failmode = "safe"); the rest
+         * fails closed, and says which it was. */
+        enum http_failure why;
+        if (c->socket_errno)
+            os_errno = c->socket_errno;
+        else if (rc == CURLE_COULDNT_CONNECT)
+            curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
+        why = http_classify_failure(rc, os_errno);
+        /* A failed name lookup or connection while this process cannot get descriptors
+         * (the resolver's own socket hit the limit) is the limit, not the network. */
+        if (why == HTTP_FAIL_NETWORK && !http_descriptors_spare(4)) {
+            why = HTTP_FAIL_LOCAL;
+            os_errno = EMFILE;
+        }
+        switch (why) {
+        case HTTP_FAIL_NETWORK:
+            snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+            r = RES_UNAVAILABLE;
+            break;
+        case HTTP_FAIL_TRUST:
+            snprintf(err, errlen, "TLS trust failure: %s", curl_easy_strerror(rc));
+            r = RES_PROTOCOL;
+            break;
+        case HTTP_FAIL_PEER:
+            snprintf(err, errlen, "unusable answer: %s", curl_easy_strerror(rc));
+            r = RES_PROTOCOL;
+            break;
+        case HTTP_FAIL_LOCAL:
+            if (os_errno)
+                snprintf(err, errlen, "local failure: %s (%s)", curl_easy_strerror(rc), strerror((int)os_errno));
+            else
+                snprintf(err, errlen, "local failure: %s", curl_easy_strerror(rc));
+            r = RES_INTERNAL;
+            break;
+        }
     } else {
         curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
         if (curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)

@@ -20,8 +20,11 @@ struct http_response {
 /* The transport the protocol code talks to; tests substitute their own. */
 struct transport {
     /* POST body (form-urlencoded) to url; authorization is a full header value or NULL.
-     * RES_OK means an HTTP response arrived (any status); RES_UNAVAILABLE a network,
-     * TLS or timeout failure; RES_PROTOCOL a response that broke our limits. */
+     * RES_OK means an HTTP response arrived (any status); RES_UNAVAILABLE the provider
+     * could not be reached (network, TLS handshake, timeout: see http_classify_failure);
+     * RES_PROTOCOL a response that broke our limits, or a certificate we do not trust;
+     * RES_INTERNAL a local failure (descriptors, memory, files); RES_TIMEOUT the
+     * login's deadline for new requests had passed, so nothing was sent. */
     result (*post)(void *ctx, const char *url, const char *body, const char *authorization,
                    struct http_response *resp, char *err, size_t errlen);
     /* GET url (discovery and JWKS documents); same result meanings as post. */
@@ -44,7 +47,25 @@ struct http_options {
     const char *ca_path;           /* hashed CA directory */
     int tls_min_version;           /* enum tls_min */
     const char *pinned_public_key; /* CURLOPT_PINNEDPUBLICKEY */
+    /* The login's deadline (issue 11), CLOCK_MONOTONIC seconds; 0 = none. No request
+     * starts at or after start_by, and every request's timeouts are cut to end_by. */
+    double start_by;
+    double end_by;
 };
+
+/* What a failed transfer says about where the fault is. */
+enum http_failure {
+    HTTP_FAIL_NETWORK, /* the provider could not be reached: the only outage */
+    HTTP_FAIL_TRUST,   /* certificate verification or pinned key mismatch */
+    HTTP_FAIL_PEER,    /* the server answered something HTTP cannot use */
+    HTTP_FAIL_LOCAL    /* this process or machine: descriptors, memory, files, unknown */
+};
+
+/* Pure: a libcurl error code (CURLcode) and CURLINFO_OS_ERRNO to a class. */
+enum http_failure http_classify_failure(int curl_code, long os_errno);
+
+/* Whether this process can open n more file descriptors right now (RLIMIT_NOFILE). */
+bool http_descriptors_spare(int n);
 
 /* Every network key of cfg in one place, for each http_client the module creates. */
 void http_options_from_config(const struct config *cfg, struct http_options *o);

@@ -124,6 +124,11 @@ static result check_claims(json_object *p, const struct idtoken_expect *e, char 
         snprintf(reason, len, "id_token: iat missing or in the future");
         return RES_INVALID_TOKEN;
     }
+    if (e->not_before && iat < (double)e->not_before - (double)e->leeway) {
+        snprintf(reason, len, "id_token: iat %.0f is before the request was sent (%lld, clock_skew %ld s)", iat,
+                 (long long)e->not_before, e->leeway);
+        return RES_INVALID_TOKEN;
+    }
     if ((!sub || strcmp(sub, e->subject) != 0) && !verified_email_matches(p, e->email)) {
         log_escape(sub ? sub : "(none)", safe, sizeof(safe));
         snprintf(reason, len, "id_token: sub \"%s\" is not the expected subject", safe);

@@ -17,6 +17,9 @@ struct idtoken_expect {
      * email equals this (with email_verified true) also names the expected user.
      * NULL for every other hint format. */
     const char *email;
+    /* Unix time just before the request was sent; iat earlier than this minus leeway
+     * is refused (a token from before the request). 0: not checked. */
+    time_t not_before;
 };
 
 /* Verifies the JWS signature over header.payload. Supplied by the caller so key

@@ -5,6 +5,7 @@
 #include "gate.h"
 #include "logger.h"
 #include "result.h"
+#include "text.h"
 
 #include <pwd.h>
 #include <security/pam_ext.h>
@@ -168,11 +169,11 @@ static result check_user(const char *user, char *reason, size_t len)
         snprintf(reason, len, "missing or overlong user name");
         return RES_USER_UNKNOWN;
     }
-    for (const unsigned char *p = (const unsigned char *)user; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            snprintf(reason, len, "user name holds a control character");
-            return RES_USER_UNKNOWN;
-        }
+    /* C0, DEL, C1 (raw or encoded) or malformed UTF-8: a terminal escape, or a name
+     * that would read differently on the phone than in the passwd file. */
+    if (!text_is_clean(user)) {
+        snprintf(reason, len, "user name holds a control character or is not valid UTF-8");
+        return RES_USER_UNKNOWN;
     }
     if (getpwnam_r(user, &pw, buf, sizeof(buf), &found) != 0 || !found) {
         snprintf(reason, len, "no such user");

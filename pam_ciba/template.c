@@ -1,5 +1,6 @@
 /* Expands admin templates with login facts and makes binding messages provider-safe. */
 #include "template.h"
+#include "text.h"
 
 #include <openssl/rand.h>
 #include <stdbool.h>
@@ -55,6 +56,7 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
         return RES_INTERNAL;
     for (const char *p = tmpl; *p; p++) {
         const char *piece;
+        char *fact = NULL;
         size_t plen;
         char lit[1];
         if (*p == '%' && p[1]) {
@@ -70,11 +72,16 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
                     free(buf);
                     return RES_CONFIG;
                 }
-                if (!piece)
-                    piece = "";
-                plen = strlen(piece);
-                if (field_cap && plen > field_cap)
-                    plen = field_cap;
+                /* Login facts come from the caller (user, rhost, tty, command...): the
+                 * one place where terminal escapes and malformed UTF-8 in them become
+                 * '?', before they reach the terminal, the provider or a log. */
+                if (!(fact = strdup(piece ? piece : ""))) {
+                    free(buf);
+                    return RES_INTERNAL;
+                }
+                text_sanitise(fact);
+                piece = fact;
+                plen = field_cap ? text_cut(fact, field_cap) : strlen(fact);
             }
         } else if (*p == '%') {
             free(buf);
@@ -91,12 +98,14 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
             nb = realloc(buf, cap);
             if (!nb) {
                 free(buf);
+                free(fact);
                 return RES_INTERNAL;
             }
             buf = nb;
         }
         memcpy(buf + len, piece, plen);
         len += plen;
+        free(fact);
     }
     buf[len] = '\0';
     *out = buf;

@@ -14,7 +14,7 @@
 
 #define NOW 1700000000L
 
-static const struct idtoken_expect expect = {"https://t.example/", "cid", "alice", NOW, 0, NULL};
+static const struct idtoken_expect expect = {"https://t.example/", "cid", "alice", NOW, 0, NULL, 0};
 
 static char *jwt(const char *header, const char *payload, const char *sig)
 {
@@ -94,7 +94,7 @@ static void test_claims(void **state)
 
 static void test_email_hint(void **state)
 {
-    struct idtoken_expect e = {"https://t.example/", "cid", "alice@example.com", NOW, 0, "alice@example.com"};
+    struct idtoken_expect e = {"https://t.example/", "cid", "alice@example.com", NOW, 0, "alice@example.com", 0};
     char reason[256];
     const char *cases[][2] = {
         {",\"email\":\"alice@example.com\",\"email_verified\":true", "ok"},
@@ -192,6 +192,33 @@ static void test_embedded_nul(void **state)
     bad(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice", ",\"azp\":\"cid\\u0000x\""), "azp");
 }
 
+/* iat before the bc-authorize request was sent (minus the skew) is an old token. */
+static void test_iat_before_request(void **state)
+{
+    struct idtoken_expect e = expect;
+    char reason[256] = "";
+    char *t;
+    (void)state;
+    e.leeway = 60;
+    e.not_before = NOW - 5;
+    /* iat 1699999990 = NOW - 10: within the skew of the request time */
+    t = jwt(HDR, CLAIMS("https://t.example/", "\"cid\"", "alice", ""), "c2lnbmF0dXJl");
+    assert_int_equal(idtoken_verify(t, NULL, &e, reason, sizeof(reason)), RES_OK);
+    /* the same token, but the request was sent 71 s after it was issued */
+    e.not_before = NOW + 61;
+    assert_int_equal(idtoken_verify(t, NULL, &e, reason, sizeof(reason)), RES_INVALID_TOKEN);
+    assert_non_null(strstr(reason, "before the request was sent"));
+    /* exactly on the edge: iat == not_before - leeway is accepted */
+    e.not_before = NOW - 10 + 60;
+    assert_int_equal(idtoken_verify(t, NULL, &e, reason, sizeof(reason)), RES_OK);
+    e.not_before = NOW - 10 + 61;
+    assert_int_equal(idtoken_verify(t, NULL, &e, reason, sizeof(reason)), RES_INVALID_TOKEN);
+    /* 0: not checked (callers with no request time) */
+    e.not_before = 0;
+    assert_int_equal(idtoken_verify(t, NULL, &e, reason, sizeof(reason)), RES_OK);
+    free(t);
+}
+
 static void test_base64url(void **state)
 {
     size_t n;
@@ -219,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_verifier_consulted),
         cmocka_unit_test(test_embedded_nul),
         cmocka_unit_test(test_base64url),
+        cmocka_unit_test(test_iat_before_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,7 +61,7 @@ static void oracle(const char *jwt)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct idtoken_expect expect = {"https://t.example/", "cid", "alice", 1700000000, 0};
+    static const struct idtoken_expect expect = {"https://t.example/", "cid", "alice", 1700000000, 0, NULL, 0};
     struct jws_verifier v = {accept_all, NULL};
     char reason[256];
     char *jwt;

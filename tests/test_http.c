@@ -1,0 +1,178 @@
+/* Unit tests for pam_ciba/http.c: which failures are an outage, and the login's deadline. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_classification_table(void **state)
+{
+    static const struct {
+        int code;
+        long err;
+        enum http_failure want;
+    } table[] = {
+        /* the provider cannot be reached: an outage */
+        {CURLE_COULDNT_CONNECT, ECONNREFUSED, HTTP_FAIL_NETWORK},
+        {CURLE_COULDNT_CONNECT, ETIMEDOUT, HTTP_FAIL_NETWORK},
+        {CURLE_COULDNT_CONNECT, EHOSTUNREACH, HTTP_FAIL_NETWORK},
+        {CURLE_COULDNT_CONNECT, ENETUNREACH, HTTP_FAIL_NETWORK},
+        {CURLE_COULDNT_RESOLVE_HOST, 0, HTTP_FAIL_NETWORK},
+        {CURLE_OPERATION_TIMEDOUT, 0, HTTP_FAIL_NETWORK},
+        {CURLE_OPERATION_TIMEDOUT, EINPROGRESS, HTTP_FAIL_NETWORK},
+        {CURLE_SSL_CONNECT_ERROR, 0, HTTP_FAIL_NETWORK},
+        {CURLE_RECV_ERROR, ECONNRESET, HTTP_FAIL_NETWORK},
+        {CURLE_GOT_NOTHING, 0, HTTP_FAIL_NETWORK},
+        /* this process or machine: never an outage */
+        {CURLE_COULDNT_CONNECT, EMFILE, HTTP_FAIL_LOCAL},
+        {CURLE_COULDNT_CONNECT, ENFILE, HTTP_FAIL_LOCAL},
+        {CURLE_COULDNT_CONNECT, ENOMEM, HTTP_FAIL_LOCAL},
+        {CURLE_COULDNT_CONNECT, ENOBUFS, HTTP_FAIL_LOCAL},
+        {CURLE_COULDNT_CONNECT, EACCES, HTTP_FAIL_LOCAL},
+        {CURLE_COULDNT_CONNECT, EPERM, HTTP_FAIL_LOCAL},
+        {CURLE_COULDNT_CONNECT, EADDRNOTAVAIL, HTTP_FAIL_LOCAL},
+        {CURLE_COULDNT_CONNECT, 0, HTTP_FAIL_LOCAL},
+        {CURLE_COULDNT_RESOLVE_HOST, EMFILE, HTTP_FAIL_LOCAL},
+        {CURLE_OPERATION_TIMEDOUT, EMFILE, HTTP_FAIL_LOCAL},
+        {CURLE_SSL_CONNECT_ERROR, ENFILE, HTTP_FAIL_LOCAL},
+        {CURLE_OUT_OF_MEMORY, 0, HTTP_FAIL_LOCAL},
+        {CURLE_SSL_CACERT_BADFILE, 0, HTTP_FAIL_LOCAL},
+        {CURLE_SSL_CERTPROBLEM, 0, HTTP_FAIL_LOCAL},
+        {CURLE_FAILED_INIT, 0, HTTP_FAIL_LOCAL},
+        {CURLE_READ_ERROR, 0, HTTP_FAIL_LOCAL},
+        {9999, 0, HTTP_FAIL_LOCAL},
+        /* trust: fail closed */
+        {CURLE_PEER_FAILED_VERIFICATION, 0, HTTP_FAIL_TRUST},
+        {CURLE_SSL_PINNEDPUBKEYNOTMATCH, 0, HTTP_FAIL_TRUST},
+        /* the server said something unusable */
+        {CURLE_WEIRD_SERVER_REPLY, 0, HTTP_FAIL_PEER},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (http_classify_failure(table[i].code, table[i].err) != table[i].want)
+            fail_msg("row %zu: curl %d errno %ld classified %d, want %d", i, table[i].code, table[i].err,
+                     http_classify_failure(table[i].code, table[i].err), table[i].want);
+}
+
+/* A TCP port on 127.0.0.1 that refuses connections (bound, not listening) or one that
+ * accepts them into its backlog and never answers (listening). */
+static int port_socket(bool listening, char *url, size_t len)
+{
+    struct sockaddr_in a = {0};
+    socklen_t alen = sizeof(a);
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(s >= 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    if (listening)
+        assert_int_equal(listen(s, 8), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    snprintf(url, len, "https://127.0.0.1:%d/x", ntohs(a.sin_port));
+    return s;
+}
+
+static result get(struct http_client *c, const char *url, char *err, size_t errlen)
+{
+    struct transport t = http_client_transport(c);
+    struct http_response resp;
+    result r = t.get(t.ctx, url, &resp, err, errlen);
+    http_response_clear(&resp);
+    return r;
+}
+
+static void test_refused_is_network_emfile_is_local(void **state)
+{
+    struct http_options o = {.connect_timeout = 5, .request_timeout = 5};
+    struct http_client *c = http_client_new(&o);
+    struct rlimit saved, low;
+    char url[64], err[256] = "";
+    int s = port_socket(false, url, sizeof(url)), fill[64], n = 0;
+    (void)state;
+
+    assert_non_null(c);
+    assert_int_equal(get(c, url, err, sizeof(err)), RES_UNAVAILABLE);
+    /* Every descriptor below a lowered limit taken: socket() fails with EMFILE, which
+     * libcurl reports as "couldn't connect", like a refused connection. */
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    while (n < 64 && (fill[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        n++;
+    assert_true(n < 64);
+    assert_int_equal(get(c, url, err, sizeof(err)), RES_INTERNAL);
+    while (n > 0)
+        close(fill[--n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    assert_non_null(strstr(err, "local failure"));
+    assert_non_null(strstr(err, "Too many open files"));
+    /* and with descriptors back, the same port is an outage again */
+    assert_int_equal(get(c, url, err, sizeof(err)), RES_UNAVAILABLE);
+    close(s);
+    http_client_free(c);
+}
+
+static void test_deadline(void **state)
+{
+    struct http_options o = {.connect_timeout = 10, .request_timeout = 10};
+    struct http_client *c;
+    char url[64], err[256] = "";
+    int s = port_socket(true, url, sizeof(url));
+    double t0;
+    result r;
+    (void)state;
+
+    /* past start_by: nothing is sent */
+    o.start_by = mono() - 1;
+    o.end_by = mono() + 10;
+    c = http_client_new(&o);
+    assert_int_equal(get(c, url, err, sizeof(err)), RES_TIMEOUT);
+    assert_non_null(strstr(err, "max_wait"));
+    http_client_free(c);
+    /* a silent server: the request ends at end_by, not after request_timeout (10 s) */
+    o.start_by = mono() + 10;
+    o.end_by = mono() + 0.4;
+    c = http_client_new(&o);
+    t0 = mono();
+    r = get(c, url, err, sizeof(err));
+    assert_int_equal(r, RES_UNAVAILABLE);
+    assert_true(mono() - t0 >= 0.3);
+    assert_true(mono() - t0 < 2.0);
+    /* end_by passed: nothing is sent */
+    assert_int_equal(get(c, url, err, sizeof(err)), RES_TIMEOUT);
+    http_client_free(c);
+    close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classification_table),
+        cmocka_unit_test(test_refused_is_network_emfile_is_local),
+        cmocka_unit_test(test_deadline),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
