@@ -30,9 +30,16 @@ void provider_free(struct provider *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* A URL is printable ASCII (RFC 3986): a provider's URL can reach a terminal
+ * (pam_ciba-check prints the endpoints) and the logs, so nothing else is taken. */
 static bool https_url(const char *u)
 {
-    return u && strncmp(u, "https://", 8) == 0 && u[8] && !strpbrk(u, " \t\r\n");
+    if (!u || strncmp(u, "https://", 8) != 0 || !u[8])
+        return false;
+    for (; *u; u++)
+        if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f)
+            return false;
+    return true;
 }
 
 result provider_parse_discovery(const char *json, size_t len, const char *issuer, char **bc, char **token,

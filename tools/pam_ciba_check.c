@@ -140,14 +140,18 @@ static bool show_provider(const struct config *cfg, bool offline, const struct l
     t = http_client_transport(http);
     provider_init(&prov, cfg, &t, &clock_real, log, geteuid());
     if (provider_resolve(&prov, reason, sizeof(reason)) != RES_OK) {
-        printf("endpoints:           CANNOT RESOLVE: %s\n", reason);
+        char safe[sizeof(reason)];
+        log_escape(reason, safe, sizeof(safe));
+        printf("endpoints:           CANNOT RESOLVE: %s\n", safe);
         ok = false;
     } else {
         printf("bc-authorize:        %s%s\n", prov.bc_endpoint, cfg->discovery ? "  (discovery)" : "");
         printf("token endpoint:      %s%s\n", prov.token_endpoint, cfg->discovery ? "  (discovery)" : "");
         printf("jwks_uri:            %s\n", prov.jwks_uri);
         if (provider_load_keys(&prov, reason, sizeof(reason)) != RES_OK) {
-            printf("signing keys:        CANNOT LOAD: %s\n", reason);
+            char safe[sizeof(reason)];
+            log_escape(reason, safe, sizeof(safe));
+            printf("signing keys:        CANNOT LOAD: %s\n", safe);
             ok = false;
         } else {
             printf("signing keys:        %zu usable\n", jwks_count(prov.keys));
@@ -299,7 +303,10 @@ int main(int argc, char **argv)
         printf("\nSending a real approval request for %s; Ctrl-C cancels.\n", u.user);
         fflush(stdout);
         r = approval_run(&cfg, &u, &ui, &env, &rep);
-        printf("outcome:             %s (%s)\n", result_name(r), rep.reason);
+        char safe[sizeof(rep.reason)];
+        /* reasons can quote provider text: escaped, as in the logs */
+        log_escape(rep.reason, safe, sizeof(safe));
+        printf("outcome:             %s (%s)\n", result_name(r), safe);
         rc = r == RES_OK ? 0 : 1;
     }
     free(mapped);

@@ -12,6 +12,9 @@
  *   --secret-file F           fail if the text in F shows up in environ or the PAM environment
  *   --curl-url U --cafile C   (built with -DHOST_USES_CURL) the host's own libcurl and OpenSSL
  *                             must still work after the module ran: GET U, hash a string
+ *   --rhost R --tty T         set PAM_RHOST / PAM_TTY (any bytes: hostile-text tests)
+ *   --spare-fds N             after pam_start, lower RLIMIT_NOFILE so that only N more
+ *                             descriptors can be opened (a caller's prlimit --nofile)
  *
  * Prints one "result: NAME" line per login (NAME from pam_strerror-free names below),
  * "counts: NAME=N ..." and, with --growth, "growth: fds A -> B, rss_kb A -> B".
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #ifdef HOST_USES_CURL
@@ -36,6 +40,8 @@ extern char **environ;
 
 static const char *service, *user, *conv_mode = "ok", *secret_file;
 static const char *host_url, *cafile; /* used only with HOST_USES_CURL */
+static const char *rhost, *tty;
+static int spare_fds = -1;
 static int repeat = 1, nthreads = 1, growth_after = -1, hostcheck;
 static char *secret;
 static int failures;
@@ -143,6 +149,18 @@ static void one_login(void)
         conv.conv = NULL;
     pthread_sigmask(SIG_SETMASK, NULL, &before);
     rc = pam_start(service, user, &conv, &h);
+    if (rc == PAM_SUCCESS && rhost)
+        rc = pam_set_item(h, PAM_RHOST, rhost);
+    if (rc == PAM_SUCCESS && tty)
+        rc = pam_set_item(h, PAM_TTY, tty);
+    if (rc == PAM_SUCCESS && spare_fds >= 0) {
+        /* Every open descriptor number is below count + 1 here (none were closed). */
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = (rlim_t)(count_fds() + spare_fds);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            check_failed("setrlimit RLIMIT_NOFILE");
+    }
     if (rc == PAM_SUCCESS)
         rc = pam_authenticate(h, 0);
     if (h) {
@@ -287,6 +305,9 @@ int main(int argc, char **argv)
         else if (strcmp(o, "--secret-file") == 0) secret_file = v;
         else if (strcmp(o, "--curl-url") == 0) host_url = v;
         else if (strcmp(o, "--cafile") == 0) cafile = v;
+        else if (strcmp(o, "--rhost") == 0) rhost = v;
+        else if (strcmp(o, "--tty") == 0) tty = v;
+        else if (strcmp(o, "--spare-fds") == 0) spare_fds = atoi(v);
         else {
             fprintf(stderr, "pam_host: unknown option %s\n", o);
             return 64;

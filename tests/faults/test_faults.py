@@ -53,7 +53,7 @@ INJECTION_USERS = ["$(id)", "a;b|c&d", "`id`", 'x","sub","root', '{"a",1}', "bac
                    "<script>", "%u%c%%"]
 LONG_OK = "l" * 256              # the longest name the module takes
 LONG_BAD = "m" * 257
-CONTROL_USERS = ["esc\x1bname", "tab\tname", "del\x7fname"]
+CONTROL_USERS = ["esc\x1bname", "tab\tname", "del\x7fname", "c1\u009bname", "nel\u0085name"]
 for _i, _u in enumerate(INJECTION_USERS + [LONG_OK, LONG_BAD] + CONTROL_USERS):
     tp.USERS[_u] = 3000 + _i
 
@@ -571,6 +571,176 @@ host_case("conversation_returns_null_info", "null", "PAM_SUCCESS", tokens_expect
 host_case("no_conversation_function", "none", "PAM_SUCCESS", tokens_expected=True)
 
 
+# ---------------------------------------------------------------- only the network is an outage
+
+@test
+def failmode_safe_descriptor_limit_is_local(c):
+    # A caller's RLIMIT_NOFILE (prlimit --nofile=6 su ...) makes every socket fail with
+    # EMFILE; against a closed port that would look like "provider down" (PAM_IGNORE under
+    # failmode = "safe", see failmode_safe_provider_down). It is a local failure.
+    if not PAM_HOST:
+        raise Failure("PAM_HOST is not set (tests/suites/30-faults.sh builds it)")
+    safe_conf(c, issuer="https://127.0.0.1:%d/" % tp.closed_port())
+    for spare in (2, 6):
+        o = c.host(["--spare-fds", str(spare)])
+        d = c.outcome(o, "PAM_SYSTEM_ERR", REQUEST_BOUND)
+        check("local resource limit" in d["reason"], "reason %r" % d["reason"])
+        check("failmode=safe" not in d["reason"], "softened: %r" % d["reason"])
+
+
+@test
+def failmode_safe_untrusted_certificate_not_softened(c):
+    # The fault server's certificate is signed by the test CA; with the CA of another
+    # provider as the only trust anchor it is a certificate nobody vouches for.
+    other = c.env.other_provider("untrusted")
+    safe_conf(c, issuer=other.issuer)
+    o = c.login(conf=False)
+    d = c.outcome(o, "PAM_AUTH_ERR", REQUEST_BOUND)
+    check("trust" in d["reason"].lower(), "reason %r" % d["reason"])
+    check(not other.requests, "HTTP sent over an untrusted connection")
+
+
+# ---------------------------------------------------------------- one deadline
+# max_wait + one request_timeout from pam_sm_authenticate to its return, whichever step
+# hangs: discovery, JWKS, bc-authorize, polling, the JWKS refetch for an unknown kid.
+
+DL_CT, DL_RT, DL_MW = 2, 3, 5
+DL_MODULE_BOUND = DL_MW + DL_RT + 0.5   # the module's own duration (decision line): timer slack
+DL_WALL_BOUND = DL_MW + DL_RT + 1.5     # plus process start under pam_wrapper
+UNKNOWN_KID = "rotated-away-kid"
+
+
+def dl_conf(c, **over):
+    base = c.f.base_url
+    conf = {"issuer": base, "discovery": True, "backchannel_authentication_endpoint": None,
+            "token_endpoint": None, "jwks_uri": None, "cache_ttl": 0,
+            "connect_timeout": DL_CT, "request_timeout": DL_RT, "max_wait": DL_MW}
+    conf.update(over)
+    return conf
+
+
+def dl_discovery(c):
+    base = c.f.base_url
+    return reply(200, {"issuer": base, "backchannel_authentication_endpoint": base + "bc-authorize",
+                       "token_endpoint": base + "oauth/token", "jwks_uri": base + "jwks.json",
+                       "backchannel_token_delivery_modes_supported": ["poll"]})
+
+
+def dl_token(c, kid=None, **claims_over):
+    """A token response for alice from the fault server's issuer, signed with the real key."""
+    now = int(time.time())
+    claims = {"iss": c.f.base_url, "aud": tp.CLIENT_ID, "sub": "alice", "iat": now, "exp": now + 300}
+    claims.update(claims_over)
+    header = {"alg": "RS256", "typ": "JWT", "kid": kid or c.p.key.kid}
+    signing_input = ciba_provider.json_b64url(header) + "." + ciba_provider.json_b64url(claims)
+    token = signing_input + "." + ciba_provider.b64url(c.p.key.sign_rs256(signing_input.encode("ascii")))
+    SENSITIVE.add(token)
+    return reply(200, {"access_token": "at-" + rid(), "token_type": "Bearer", "id_token": token})
+
+
+def deadline_case(name, code, paths_want, behaviour, exact=True):
+    """behaviour(c) -> fault server settings; paths_want: the requests the server must see."""
+    def run(c):
+        c.f.set(**behaviour(c))
+        o = c.login(**dl_conf(c))
+        d = c.outcome(o, code, DL_WALL_BOUND)
+        m = re.search(r"duration=([0-9.]+)s", [l for l in o.stderr.splitlines() if "decision" in l][0])
+        took = float(m.group(1))
+        DEADLINE_TIMES[name] = (took, o.elapsed)
+        check(took <= DL_MODULE_BOUND, "the module took %.2fs, bound %.1fs" % (took, DL_MODULE_BOUND))
+        paths = c.f.paths()
+        check(paths == paths_want if exact else paths[:len(paths_want)] == paths_want,
+              "requests %r, want %r%s" % (paths, paths_want, "" if exact else " first"))
+        return d
+    run.__name__ = "deadline_" + name
+    TESTS.append(run)
+
+
+DEADLINE_TIMES = {}
+HANG = reply(200, {}, delivery="hang")
+DISC = "/.well-known/openid-configuration"
+JWKS = "/jwks.json"
+deadline_case("discovery_hangs", "PAM_AUTHINFO_UNAVAIL", [DISC],
+              lambda c: dict(discovery=HANG))
+deadline_case("jwks_hangs", "PAM_AUTHINFO_UNAVAIL", [DISC, JWKS],
+              lambda c: dict(discovery=dl_discovery(c), jwks=[HANG]))
+deadline_case("bc_authorize_hangs", "PAM_AUTHINFO_UNAVAIL", [DISC, JWKS, "/bc-authorize"],
+              lambda c: dict(discovery=dl_discovery(c), jwks=[reply(200, c.p.jwks())], bc=HANG))
+# interval 4: the first poll starts just before max_wait and hangs past it.
+deadline_case("token_hangs", "PAM_AUTH_ERR", [DISC, JWKS, "/bc-authorize", "/oauth/token"],
+              lambda c: dict(discovery=dl_discovery(c), jwks=[reply(200, c.p.jwks())], bc=accept(interval=4),
+                             token=[dict(PENDING, delivery="hang")]), exact=False)
+# The token (unknown kid) arrives at about 3.6 s: the refetch it causes hangs.
+deadline_case("jwks_refetch_hangs", "PAM_AUTH_ERR", [DISC, JWKS, "/bc-authorize"] + ["/oauth/token"] * 3 + [JWKS],
+              lambda c: dict(discovery=dl_discovery(c), jwks=[reply(200, c.p.jwks()), HANG], bc=accept(),
+                             token=[PENDING] * 2 + [dict(dl_token(c, kid=UNKNOWN_KID), delivery="delay",
+                                                         delay=0.5)]))
+# The token arrives after max_wait (third poll at about 3.1 s, answered 2.8 s later): no
+# refetch may start then.
+deadline_case("no_refetch_after_max_wait", "PAM_AUTH_ERR", [DISC, JWKS, "/bc-authorize"] + ["/oauth/token"] * 3,
+              lambda c: dict(discovery=dl_discovery(c), jwks=[reply(200, c.p.jwks()), HANG], bc=accept(),
+                             token=[PENDING] * 2 + [dict(dl_token(c, kid=UNKNOWN_KID), delivery="delay",
+                                                         delay=2.8)]))
+# Every step slow but each within request_timeout: the sum is what the deadline bounds.
+deadline_case("every_step_slow", "PAM_AUTH_ERR", [DISC, JWKS],
+              lambda c: dict(discovery=dict(dl_discovery(c), delivery="delay", delay=2.8),
+                             jwks=[dict(reply(200, c.p.jwks()), delivery="delay", delay=2.8)],
+                             bc=dict(accept(), delivery="delay", delay=2.8),
+                             token=[dict(PENDING, delivery="delay", delay=2.8)]))
+
+
+@test
+def deadline_unknown_kid_refetches_once(c):
+    # The refetch cases above with a JWKS that answers: the refetch really happens (and
+    # an unknown kid stays unknown, so the token is refused).
+    c.f.set(discovery=dl_discovery(c), jwks=[reply(200, c.p.jwks())], bc=accept(),
+            token=[dl_token(c, kid=UNKNOWN_KID)])
+    o = c.login(**dl_conf(c))
+    d = c.outcome(o, "PAM_AUTH_ERR", DL_WALL_BOUND)
+    check(c.f.paths().count(JWKS) == 2, "JWKS fetched %d times, want 2" % c.f.paths().count(JWKS))
+    check("kid" in d["reason"], "reason %r" % d["reason"])
+
+
+# ---------------------------------------------------------------- text from login facts
+
+HOSTILE = b"evil\x1b[2J\x1b]0;pwned\x07\xc2\x9b" + b"31m\x9b" + b"1m\x7f\xc0\xafhost"
+CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
+
+
+@test
+def hostile_rhost_and_tty_never_reach_terminal_or_provider(c):
+    if not PAM_HOST:
+        raise Failure("PAM_HOST is not set (tests/suites/30-faults.sh builds it)")
+    c.write_conf(message="Approve %u from %r on %t\n%b", binding_message="%r %t #%c",
+                 authorization_details='[{"type": "login", "from": "%r", "tty": "%t"}]')
+    c.write_service()
+    o = c.host(["--rhost", HOSTILE, "--tty", b"pts/\x1b[H\xc2\x85" + b"9"])
+    c.outcome(o, "PAM_SUCCESS", WAIT_BOUND)
+    conv = "\n".join(l for l in o.stdout.splitlines() if l.startswith("conv:"))
+    check("evil" in conv, "the message was not shown: %r" % o.stdout[-300:])
+    check(not CONTROL_RE.search(conv), "control characters on the terminal: %r" % conv)
+    HOSTILE_SHOWN.append(conv)
+    form = c.bc_requests()[0]["form"]
+    for k in ("binding_message", "login_hint", "authorization_details"):
+        check(not CONTROL_RE.search(form.get(k, "")), "control characters in %s: %r" % (k, form.get(k)))
+    details = json.loads(form["authorization_details"])
+    check(details[0]["from"].startswith("evil?"), "authorization_details %r" % details)
+    check(not re.search(r"\\u00[0-9a-f]{2}", form["authorization_details"], re.I), "escaped controls sent")
+    HOSTILE_SHOWN.append("binding_message=%r authorization_details=%s" % (form["binding_message"],
+                                                                          form["authorization_details"]))
+
+
+HOSTILE_SHOWN = []
+
+
+@test
+def id_token_issued_before_the_request(c):
+    c.p.scenario.update(id_token="old_iat")
+    o = c.login()
+    d = c.outcome(o, "PAM_AUTH_ERR", WAIT_BOUND)
+    check("before the request" in d["reason"], "reason %r" % d["reason"])
+
+
 # ---------------------------------------------------------------- host safety and secrets
 
 @test
@@ -640,6 +810,10 @@ def secrets_never_logged(env):
 
 def secrets_check(env):
     n_out, n_needles = secrets_never_logged(env)
+    for name, (took, wall) in sorted(DEADLINE_TIMES.items()):
+        print("deadline %-28s module %.2fs, wall %.2fs" % (name, took, wall))
+    for text in HOSTILE_SHOWN:
+        print("hostile rhost shown as: %r" % text)
     return "%d login outputs searched for %d secret values" % (n_out, n_needles)
 
 

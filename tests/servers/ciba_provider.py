@@ -39,7 +39,7 @@ DEFAULT_CLIENTS = {"pam-ciba-demo": "demo-secret-change-me"}
 
 ID_TOKEN_MODES = (
     "valid", "wrong_sub", "wrong_aud", "wrong_iss", "expired", "alg_none",
-    "other_key", "hs256_pubkey", "missing", "multi_aud_no_azp", "garbage",
+    "other_key", "hs256_pubkey", "missing", "multi_aud_no_azp", "garbage", "old_iat",
 )
 
 # A poll that arrives this much earlier than the interval still counts as on
@@ -775,6 +775,9 @@ class Provider:
             claims["iss"] = "https://attacker.invalid/"
         elif mode == "expired":
             claims.update(iat=now - 900, auth_time=now - 900, exp=now - 600)
+        elif mode == "old_iat":
+            # Still valid by exp, but issued ten minutes before this login's request.
+            claims.update(iat=now - 600, auth_time=now - 600)
         elif mode == "multi_aud_no_azp":
             claims["aud"] = [req.client_id, "other"]
             del claims["azp"]

@@ -8,12 +8,15 @@ Each connection is served according to the server's current `behaviour` (a dict)
                "tls_silent" (finish the TLS handshake, then never answer)
     bc:        the answer to POST /bc-authorize (a Reply)
     token:     a list of Replies for POST /oauth/token, one per poll; the last repeats
+    discovery: the answer to GET /.well-known/openid-configuration (a Reply)
+    jwks:      a list of Replies for GET /jwks.json, one per fetch; the last repeats
+               (a second fetch is the module's refetch for an unknown kid)
 
 A Reply is a dict: status (int), headers (list of (name, value)), body (bytes, str or a
 JSON-able object), ctype (Content-Type, default application/json; None: no header),
 and delivery: "normal" | "trickle" (one byte per second) | "reset" (half the body,
 then a TCP reset) | "hang" (never answer) | "endless" (a body that never ends) | "header_flood" (header
-lines that never end). Every request is recorded in `requests` (time, path, headers,
+lines that never end) | "delay" (answer after `delay` seconds). Every request is recorded in `requests` (time, path, headers,
 form). Listens on 127.0.0.1 only.
 """
 
@@ -27,9 +30,9 @@ import time
 import urllib.parse
 
 
-def reply(status=200, body=b"", ctype="application/json", headers=(), delivery="normal"):
+def reply(status=200, body=b"", ctype="application/json", headers=(), delivery="normal", delay=0.0):
     return {"status": status, "body": body, "ctype": ctype, "headers": list(headers),
-            "delivery": delivery}
+            "delivery": delivery, "delay": delay}
 
 
 REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found",
@@ -62,6 +65,7 @@ class FaultServer:
         self._stop = threading.Event()
         self._open = set()
         self._poll_index = 0
+        self._jwks_index = 0
         self._thread = threading.Thread(target=self._accept_loop, daemon=True, name="fault-server")
 
     # ----- control -------------------------------------------------------------
@@ -77,6 +81,7 @@ class FaultServer:
             self.requests = []
             self.connections = 0
             self._poll_index = 0
+            self._jwks_index = 0
         self._close_all()
 
     def stop(self):
@@ -161,6 +166,12 @@ class FaultServer:
                         self._poll_index += 1
                     elif req["path"] == "/bc-authorize":
                         r = behaviour.get("bc") or reply(404, {"error": "not_found"})
+                    elif req["path"] == "/.well-known/openid-configuration" and behaviour.get("discovery"):
+                        r = behaviour["discovery"]
+                    elif req["path"] == "/jwks.json" and behaviour.get("jwks"):
+                        fetches = behaviour["jwks"]
+                        r = fetches[min(self._jwks_index, len(fetches) - 1)]
+                        self._jwks_index += 1
                     else:
                         r = reply(404, {"error": "not_found"})
                 if not self._send(sock, r):
@@ -239,6 +250,11 @@ class FaultServer:
         if delivery == "hang":
             self._stop.wait(120)
             return False
+        if delivery == "delay":
+            if self._stop.wait(r.get("delay", 0)):
+                return False
+            sock.sendall(data)
+            return True
         if delivery == "endless":
             sock.sendall(data)
             chunk = b" " * 16384
