@@ -224,6 +224,58 @@ static int group_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A transport that fails every request the same way, as the HTTPS one classifies. */
+static result failing;
+static result fail_post(void *ctx, const char *url, const char *body, const char *authorization,
+                        struct http_response *resp, char *err, size_t errlen)
+{
+    (void)ctx, (void)url, (void)body, (void)authorization;
+    memset(resp, 0, sizeof(*resp));
+    w.requests++;
+    snprintf(err, errlen, "scripted failure");
+    return failing;
+}
+static result fail_get(void *ctx, const char *url, struct http_response *resp, char *err, size_t errlen)
+{
+    return fail_post(ctx, url, NULL, NULL, resp, err, errlen);
+}
+
+/* failmode = "safe" may soften only RES_UNAVAILABLE from the transport (the network):
+ * a local failure (EMFILE, memory) or a trust failure is never "unreachable". */
+static void test_only_the_network_is_unreachable(void **state)
+{
+    static const struct transport ftr = {fail_post, fail_get, NULL};
+    static const struct {
+        result transport;
+        bool unreachable;
+    } rows[] = {{RES_UNAVAILABLE, true}, {RES_INTERNAL, false}, {RES_PROTOCOL, false}, {RES_TIMEOUT, false}};
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct config c = config(PROMPT_NONE, "%u #%c");
+        struct approval_user u = {"alice", "su", NULL, "pts/1", NULL, NULL};
+        struct approval_env env = {&ftr, &clk, NULL, getuid()};
+        struct approval_report rep;
+        failing = rows[i].transport;
+        assert_int_equal(approval_run(&c, &u, NULL, &env, &rep), rows[i].transport);
+        assert_int_equal(rep.unreachable, rows[i].unreachable);
+    }
+}
+
+/* A user name with a C1 control or malformed UTF-8 never becomes a subject. */
+static void test_unclean_user_name_refused(void **state)
+{
+    static const char *const names[] = {"ali\xc2\x9b" "ce", "ali\x9b" "ce", "jos\xe9", "a\x1b[2J"};
+    (void)state;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct config c = config(PROMPT_NONE, "%u #%c");
+        struct approval_user u = {names[i], "su", NULL, "pts/1", NULL, NULL};
+        struct approval_env env = {&tr, &clk, NULL, getuid()};
+        struct approval_report rep;
+        assert_int_equal(approval_run(&c, &u, NULL, &env, &rep), RES_USER_UNKNOWN);
+        assert_int_equal(w.requests, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +284,8 @@ int main(void)
         cmocka_unit_test_setup(test_enter_and_none, reset),
         cmocka_unit_test_setup(test_failed_prompt_fails_closed, reset),
         cmocka_unit_test_setup(test_command_in_binding_message, reset),
+        cmocka_unit_test_setup(test_only_the_network_is_unreachable, reset),
+        cmocka_unit_test_setup(test_unclean_user_name_refused, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

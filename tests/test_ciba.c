@@ -329,6 +329,24 @@ static void test_transient_errors_keep_polling(void **state)
     ciba_tokens_clear(&t);
 }
 
+/* Only the network is retried: a local failure (EMFILE, out of memory), a trust
+ * failure or the login's deadline ends the wait at once. */
+static void test_local_failure_while_polling_is_final(void **state)
+{
+    static const result finals[] = {RES_INTERNAL, RES_PROTOCOL, RES_TIMEOUT};
+    (void)state;
+    for (size_t i = 0; i < sizeof(finals) / sizeof(finals[0]); i++) {
+        struct ciba_tokens t;
+        char reason[256] = "";
+        memset(&sc, 0, sizeof(sc));
+        add(200, ACCEPT(",\"interval\":2"));
+        sc.steps[sc.count++] = (struct step){finals[i], 0, NULL, NULL, 0};
+        add(200, TOKENS);
+        assert_int_equal(run(110, &t, reason), finals[i]);
+        assert_int_equal(sc.next, 2);
+    }
+}
+
 static void test_expires(void **state)
 {
     struct ciba_tokens t;
@@ -410,6 +428,7 @@ int main(void)
         cmocka_unit_test_setup(test_expires, reset),
         cmocka_unit_test_setup(test_max_wait, reset),
         cmocka_unit_test_setup(test_outage_while_polling_times_out, reset),
+        cmocka_unit_test_setup(test_local_failure_while_polling_is_final, reset),
         cmocka_unit_test_setup(test_huge_interval_waits_out_deadline, reset),
         cmocka_unit_test_setup(test_parse_token_response_direct, reset),
     };
