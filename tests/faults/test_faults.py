@@ -589,6 +589,24 @@ def failmode_safe_descriptor_limit_is_local(c):
 
 
 @test
+def failmode_safe_prlimit_nofile(c):
+    # The reproduction: the caller runs the PAM application under a tiny
+    # descriptor limit. pamtester (under pam_wrapper) gets as far as the module, which
+    # must say "local", not soften it as an outage; with room to spare (64) the closed
+    # port is the outage it is.
+    safe_conf(c, issuer="https://127.0.0.1:%d/" % tp.closed_port())
+    for n in (6, 8, 12, 64):
+        c.prefix = ["prlimit", "--nofile=%d:%d" % (n, n)]
+        o = c.login(conf=False)
+        if n < 64:
+            d = c.outcome(o, "PAM_SYSTEM_ERR", REQUEST_BOUND)
+            check("local resource limit" in d["reason"], "nofile %d: reason %r" % (n, d["reason"]))
+        else:
+            d = c.outcome(o, "PAM_AUTH_ERR", REQUEST_BOUND, module_code="PAM_IGNORE")
+            check("failmode=safe" in d["reason"], "nofile %d: reason %r" % (n, d["reason"]))
+
+
+@test
 def failmode_safe_untrusted_certificate_not_softened(c):
     # The fault server's certificate is signed by the test CA; with the CA of another
     # provider as the only trust anchor it is a certificate nobody vouches for.
