@@ -3,6 +3,7 @@
 #include "authz_details.h"
 #include "ciba.h"
 #include "client_auth.h"
+#include "host_env.h"
 #include "provider.h"
 #include "idtoken.h"
 #include "login_hint.h"
@@ -183,9 +184,17 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         http_options_from_config(cfg, &o);
         o.start_by = real_start + cfg->max_wait;
         o.end_by = o.start_by + cfg->request_timeout;
+        o.sole_thread = !env->threaded_host;
+        /* In su or sudo the environment is the caller's: never take a proxy from it. */
+        if (o.proxy_from_env && host_secure()) {
+            o.proxy_from_env = false;
+            log_msg(env->log, LOG_DEBUG, "proxy_from_env ignored: set-id host, the environment is the caller's");
+        }
         http = http_client_new(&o);
         if (!http) {
-            snprintf(rep->reason, sizeof(rep->reason), "cannot initialise libcurl");
+            const char *why = http_global_error();
+            snprintf(rep->reason, sizeof(rep->reason), "cannot initialise libcurl%s%s", why && *why ? ": " : "",
+                     why ? why : "");
             r = RES_INTERNAL;
             goto out;
         }
@@ -240,7 +249,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
             snprintf(rep->reason, sizeof(rep->reason), "conversation failed while showing the message");
             goto out;
         }
-        r = wait_for_answer(&c, &pending, deadline, &tokens, env->clock == NULL, rep);
+        r = wait_for_answer(&c, &pending, deadline, &tokens, env->clock == NULL && !env->threaded_host, rep);
         if (r != RES_OK)
             goto out;
         expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),

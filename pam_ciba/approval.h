@@ -41,6 +41,9 @@ struct approval_env {
     const struct clock *clock;         /* NULL: clock_real, and Ctrl-C ends the wait */
     const struct logger *log;          /* may be NULL */
     uid_t cache_owner;                 /* owner of cache_dir and its files: root (0) in the module */
+    /* Other threads share the process (decided once per login, host_env.h): then no
+     * process-wide state changes, so no SIGINT handler and Ctrl-C does not end the wait. */
+    bool threaded_host;
 };
 
 /* What happened, for the decision log line. */

@@ -1,10 +1,13 @@
 /* libcurl-backed HTTPS: TLS always verified, no redirects, no compression, capped bodies. */
 #include "http.h"
+#include "curl_mem.h"
+#include "host_env.h"
 #include "wipe.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@ struct http_client {
     CURL *curl;
     struct http_options opts;
     int socket_errno; /* errno of a socket() that failed in this request, or 0 */
+    struct host_fds fds_before; /* sole_thread: descriptors open before libcurl's */
 };
 
 struct sink {
@@ -29,11 +33,50 @@ struct sink {
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
+static char global_error[160];
 
-/* Global init once per process and never cleaned up: the host may use libcurl too. */
+static void init_curl(void *arg)
+{
+    (void)arg;
+    global_rc = curl_mem_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Global init once per process and never cleaned up: the host may use libcurl too.
+ * libcurl and OpenSSL read the environment while initialising, and in su or sudo that
+ * environment is the caller's: SSLKEYLOGFILE alone makes libcurl create a file as root
+ * and write the session keys to it. So they initialise with an empty environment; the
+ * host's array is put back as it was. Swapping environ is only safe with no other thread
+ * to read it: a multi-threaded host that sets one of the risky variables gets a refusal. */
 static void global_init(void)
 {
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    const char *risky;
+
+    if (host_sole_thread()) {
+        host_with_empty_env(init_curl, NULL);
+    } else if ((risky = host_risky_env()) != NULL) {
+        snprintf(global_error, sizeof(global_error),
+                 "%s is set in a multi-threaded host: libcurl or OpenSSL would act on it", risky);
+        global_rc = CURLE_FAILED_INIT;
+    } else {
+        init_curl(NULL);
+    }
+    if (global_rc != CURLE_OK && !global_error[0])
+        snprintf(global_error, sizeof(global_error), "%s", curl_easy_strerror(global_rc));
+}
+
+const char *http_global_error(void)
+{
+    return global_rc == CURLE_OK ? NULL : global_error;
+}
+
+/* TLS records are decrypted in place in OpenSSL's buffers: have them cleansed once read,
+ * so tokens do not stay in freed memory. */
+static CURLcode tune_ssl_ctx(CURL *h, void *ssl_ctx, void *arg)
+{
+    (void)h;
+    (void)arg;
+    SSL_CTX_set_options((SSL_CTX *)ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+    return CURLE_OK;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
@@ -125,6 +168,9 @@ struct http_client *http_client_new(const struct http_options *opts)
         return NULL;
     }
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, tune_ssl_ctx);
+    if (c->opts.sole_thread)
+        host_fds_snapshot(&c->fds_before);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -409,6 +455,9 @@ static result perform(void *ctx, const char *url, const char *body, const char *
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &sink);
 
     rc = curl_easy_perform(c->curl);
+    /* libcurl's own socket pairs (resolver, wakeup) are made without close-on-exec. */
+    if (c->opts.sole_thread)
+        host_fds_cloexec_since(&c->fds_before);
     if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(err, errlen, "response body larger than %zu bytes", c->opts.max_body);
         r = RES_PROTOCOL;

@@ -51,6 +51,7 @@ struct http_options {
      * starts at or after start_by, and every request's timeouts are cut to end_by. */
     double start_by;
     double end_by;
+    bool sole_thread;              /* no other thread in the process (host_env.h) */
 };
 
 /* What a failed transfer says about where the fault is. */
@@ -72,7 +73,10 @@ void http_options_from_config(const struct config *cfg, struct http_options *o);
 
 struct http_client;
 
+/* NULL (libcurl could not be initialised: http_global_error says why) or a client. */
 struct http_client *http_client_new(const struct http_options *opts);
+/* Why libcurl's one-time initialisation failed, or NULL if it did not (or not yet run). */
+const char *http_global_error(void);
 void http_client_free(struct http_client *c);
 /* A transport bound to c. */
 struct transport http_client_transport(struct http_client *c);

@@ -1,6 +1,23 @@
 /* One place for "parse this whole buffer as JSON" and typed member access. */
 #include "json_util.h"
+#include <json-c/printbuf.h>
 #include <string.h>
+
+/* The tokener assembles every string value in its print buffer; provider responses carry
+ * tokens, so the buffer is sized once for the whole input (growing it would free old
+ * copies unwiped) and wiped before it is freed. */
+static void tokener_presize(struct json_tokener *tok, size_t len)
+{
+    if (tok->pb && printbuf_memset(tok->pb, 0, 0, (int)len + 1) >= 0)
+        printbuf_reset(tok->pb);
+}
+
+static void tokener_free_wiped(struct json_tokener *tok)
+{
+    if (tok->pb && tok->pb->buf)
+        explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
+    json_tokener_free(tok);
+}
 
 json_object *json_parse_exact(const char *buf, size_t len)
 {
@@ -12,6 +29,7 @@ json_object *json_parse_exact(const char *buf, size_t len)
         return NULL;
     if (!(tok = json_tokener_new()))
         return NULL;
+    tokener_presize(tok, len);
     o = json_tokener_parse_ex(tok, buf, (int)len);
     end = (size_t)tok->char_offset;
     if (o && json_tokener_get_error(tok) == json_tokener_success) {
@@ -22,7 +40,7 @@ json_object *json_parse_exact(const char *buf, size_t len)
         json_object_put(o);
         o = NULL;
     }
-    json_tokener_free(tok);
+    tokener_free_wiped(tok);
     return o;
 }
 

@@ -3,6 +3,7 @@
 #include "command.h"
 #include "config.h"
 #include "gate.h"
+#include "host_env.h"
 #include "logger.h"
 #include "result.h"
 #include "text.h"
@@ -210,6 +211,9 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 {
     (void)flags; /* PAM_SILENT does not hide the binding message: see ui_info */
     double started = mono_now();
+    /* Decided once: in a multi-threaded host (a display manager, a daemon) the module
+     * changes no process-wide state, neither the SIGINT disposition nor dumpable. */
+    bool sole_thread = host_sole_thread();
     struct args args;
     struct config cfg;
     struct logger log = {pam_log_write, pamh, false};
@@ -239,15 +243,18 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
         struct approval_user u = {user, service, rhost, tty, NULL, command_of_self(command, sizeof(command))};
         struct ui_ctx uctx = {pamh};
         struct approval_ui ui = {ui_info, ui_prompt_enter, ui_prompt_secret, &uctx};
-        struct approval_env env = {NULL, NULL, &log, 0};
+        struct approval_env env = {NULL, NULL, &log, 0, !sole_thread};
         /* PAM_SILENT does not count: the message is shown anyway (see ui_info). */
         struct policy_facts facts = {user, service, rhost, tty, NULL, 0, have_conv(pamh)};
         char **groups = NULL, session[REUSE_SESSION_MAX];
         struct gate_env gate = {&map_cache, 0, NULL, NULL};
 
+        if (!sole_thread)
+            log_msg(&log, LOG_DEBUG, "multi-threaded host: SIGINT and dumpable left alone, Ctrl-C does not end the wait");
+
         /* Tokens and the client secret live in this process for a while: keep them out
          * of core dumps, and put the flag back so the host is unchanged afterwards. */
-        dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+        dumpable = sole_thread ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : 0;
         if (dumpable > 0)
             prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         if (cfg.groups && user_groups(user, &groups, &facts.n_groups) != RES_OK) {

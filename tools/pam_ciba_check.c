@@ -296,7 +296,7 @@ int main(int argc, char **argv)
     rc = show(path, &cfg, &u, offline, &log) && (!cfg.subject_map_file || mapped) ? 0 : 1;
     if (login && rc == 0) {
         struct approval_ui ui = {term_info, term_prompt_enter, term_prompt_secret, NULL};
-        struct approval_env env = {NULL, NULL, &log, 0};
+        struct approval_env env = {NULL, NULL, &log, 0, false};
         struct approval_report rep;
         result r;
 

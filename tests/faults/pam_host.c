@@ -10,6 +10,14 @@
  *   --hostcheck               check that umask, environment, signal dispositions and each
  *                             thread's signal mask are unchanged by the module
  *   --secret-file F           fail if the text in F shows up in environ or the PAM environment
+ *   --scan-file F             after the last pam_end, search every writable mapping of this
+ *                             process (through /proc/self/mem) for each line "LABEL VALUE" of
+ *                             F; print "scan: LABEL N" and fail if any VALUE is found
+ *   --fdcheck                 (one thread) every descriptor opened during a login, seen from
+ *                             the conversation while the module waits, is close-on-exec, and
+ *                             none is left open after pam_end
+ *   With --hostcheck and --threads T > 1, a sampler thread also checks that the SIGINT
+ *   disposition and the dumpable flag never change while logins are in flight.
  *   --curl-url U --cafile C   (built with -DHOST_USES_CURL) the host's own libcurl and OpenSSL
  *                             must still work after the module ran: GET U, hash a string
  *   --rhost R --tty T         set PAM_RHOST / PAM_TTY (any bytes: hostile-text tests)
@@ -21,6 +29,11 @@
  * Exit status: 0 if every check passed (whatever the PAM results), 2 if a check failed. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
@@ -38,17 +51,22 @@
 
 extern char **environ;
 
-static const char *service, *user, *conv_mode = "ok", *secret_file;
+static const char *service, *user, *conv_mode = "ok", *secret_file, *scan_file;
 static const char *host_url, *cafile; /* used only with HOST_USES_CURL */
 static const char *rhost, *tty;
 static int spare_fds = -1;
-static int repeat = 1, nthreads = 1, growth_after = -1, hostcheck;
+static int repeat = 1, nthreads = 1, growth_after = -1, hostcheck, fdcheck;
 static char *secret;
 static int failures;
 static int counts[64];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int done_logins;
 static long fds_mark = -1, rss_mark = -1;
+
+/* --fdcheck: the descriptors open before the login in flight (one thread only). */
+#define MAX_FD 1024
+static unsigned char fd_before[MAX_FD];
+static int fd_checked_in_conv;
 
 static const char *code_name(int rc)
 {
@@ -76,6 +94,60 @@ static void check_failed(const char *what)
     pthread_mutex_unlock(&lock);
 }
 
+static void check_failed(const char *what);
+
+/* Mark every open descriptor (below MAX_FD) in set. */
+static void open_fds(unsigned char *set)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    memset(set, 0, MAX_FD);
+    if (!d) {
+        check_failed("cannot list /proc/self/fd");
+        return;
+    }
+    while ((e = readdir(d))) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd != dirfd(d) && fd >= 0 && fd < MAX_FD)
+            set[fd] = 1;
+    }
+    closedir(d);
+}
+
+static void describe_fd(int fd, char *out, size_t len)
+{
+    char path[64];
+    ssize_t n;
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    n = readlink(path, out, len - 1);
+    out[n > 0 ? n : 0] = '\0';
+}
+
+/* Every descriptor opened since fd_before must be close-on-exec; with left_open, none
+ * may be open at all. */
+static void check_new_fds(const char *when, int left_open)
+{
+    unsigned char now[MAX_FD];
+    open_fds(now);
+    for (int fd = 0; fd < MAX_FD; fd++) {
+        char what[160], msg[320];
+        int flags;
+        if (!now[fd] || fd_before[fd])
+            continue;
+        describe_fd(fd, what, sizeof(what));
+        flags = fcntl(fd, F_GETFD);
+        if (left_open) {
+            snprintf(msg, sizeof(msg), "descriptor %d (%s) left open %s", fd, what, when);
+            check_failed(msg);
+        } else if (flags < 0 || !(flags & FD_CLOEXEC)) {
+            snprintf(msg, sizeof(msg), "descriptor %d (%s) without FD_CLOEXEC %s", fd, what, when);
+            check_failed(msg);
+        } else {
+            printf("fd: %d (%s) close-on-exec %s\n", fd, what, when);
+        }
+    }
+}
+
 static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
     struct pam_response *r;
@@ -85,6 +157,11 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
     if (strcmp(conv_mode, "null") == 0) {
         *resp = NULL;
         return PAM_SUCCESS;
+    }
+    if (fdcheck) {
+        /* The module is mid-login here: its connection to the provider is open. */
+        check_new_fds("during the conversation", 0);
+        fd_checked_in_conv++;
     }
     r = calloc((size_t)n, sizeof(*r));
     if (!r)
@@ -147,7 +224,11 @@ static void one_login(void)
 
     if (strcmp(conv_mode, "none") == 0)
         conv.conv = NULL;
+    sigemptyset(&before);
+    sigemptyset(&after);
     pthread_sigmask(SIG_SETMASK, NULL, &before);
+    if (fdcheck)
+        open_fds(fd_before);
     rc = pam_start(service, user, &conv, &h);
     if (rc == PAM_SUCCESS && rhost)
         rc = pam_set_item(h, PAM_RHOST, rhost);
@@ -173,9 +254,21 @@ static void one_login(void)
         }
         pam_end(h, rc);
     }
+    if (fdcheck)
+        check_new_fds("after pam_end", 1);
     pthread_sigmask(SIG_SETMASK, NULL, &after);
-    if (hostcheck && memcmp(&before, &after, sizeof(before)) != 0)
-        check_failed("the thread's signal mask changed");
+    if (hostcheck) {
+        /* Compare signal by signal: sigset_t is wider than the kernel's mask, and the bytes
+         * past it are whatever the stack held. */
+        for (int s = 1; s < NSIG; s++) {
+            if (sigismember(&before, s) != sigismember(&after, s)) {
+                char msg[96];
+                snprintf(msg, sizeof(msg), "the thread's signal mask changed (signal %d %s)", s,
+                         sigismember(&after, s) ? "blocked" : "unblocked");
+                check_failed(msg);
+            }
+        }
+    }
     pthread_mutex_lock(&lock);
     counts[rc >= 0 && rc < 64 ? rc : 63]++;
     if (repeat == 1)
@@ -276,10 +369,157 @@ static char *read_secret(const char *path)
 #define SA_RESTORER 0x04000000
 #endif
 
+/* --hostcheck with threads: what a login in flight must not change for the other threads. */
+static volatile int sampling;
+static long samples_in_flight;
+
+static void *sampler(void *arg)
+{
+    struct sigaction first, now;
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    int reported = 0;
+    (void)arg;
+    sigaction(SIGINT, NULL, &first);
+    while (sampling) {
+        struct timespec ts = {0, 200000};
+        int busy;
+        pthread_mutex_lock(&lock);
+        busy = done_logins < repeat;
+        pthread_mutex_unlock(&lock);
+        sigaction(SIGINT, NULL, &now);
+        if (!reported && now.sa_handler != first.sa_handler) {
+            check_failed("the SIGINT disposition changed while a login was in flight");
+            reported = 1;
+        }
+        if (!reported && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != dumpable) {
+            check_failed("the dumpable flag changed while a login was in flight");
+            reported = 1;
+        }
+        if (busy)
+            samples_in_flight++;
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+/* --scan-file: needles live in a private mapping that the scan skips, and the file is read
+ * with read(2) straight into it, so the search itself leaves no copy to find. */
+struct needle {
+    char label[32];
+    char value[4096];
+    size_t len;
+    long hits;
+};
+#define MAX_NEEDLES 64
+
+static int load_needles(const char *path, struct needle *nd, size_t *count)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char *buf = (char *)&nd[MAX_NEEDLES]; /* scratch inside the private mapping */
+    size_t len = 0;
+    ssize_t n;
+    char *line, *end;
+
+    if (fd < 0)
+        return -1;
+    while (len < 65535 && (n = read(fd, buf + len, 65535 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    buf[len] = '\0';
+    *count = 0;
+    for (line = buf; *line && *count < MAX_NEEDLES; line = end) {
+        char *sp;
+        end = line + strcspn(line, "\n");
+        if (*end)
+            *end++ = '\0';
+        sp = strchr(line, ' ');
+        if (!sp || (size_t)(sp - line) >= sizeof(nd->label) || strlen(sp + 1) >= sizeof(nd->value) ||
+            !sp[1])
+            continue;
+        memcpy(nd[*count].label, line, (size_t)(sp - line));
+        memcpy(nd[*count].value, sp + 1, strlen(sp + 1));
+        nd[*count].len = strlen(sp + 1);
+        (*count)++;
+    }
+    explicit_bzero(buf, len);
+    return 0;
+}
+
+static void scan_memory(const char *path)
+{
+    size_t region = sizeof(struct needle) * MAX_NEEDLES + 65536 + (1 << 20);
+    char *priv = mmap(NULL, region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct needle *nd = (struct needle *)priv;
+    char *chunk = priv + sizeof(struct needle) * MAX_NEEDLES + 65536;
+    size_t chunk_len = 1 << 20, count = 0, overlap = 4096;
+    char line[512];
+    int mem;
+    FILE *maps;
+
+    /* The caller learns the values only once the login is over: wait for its go. */
+    printf("scan-ready\n");
+    fflush(stdout);
+    if (read(0, line, 1) < 0)
+        check_failed("no go for the scan on stdin");
+    if (priv == MAP_FAILED || load_needles(path, nd, &count) != 0 || count == 0) {
+        check_failed("cannot read the scan file");
+        return;
+    }
+    mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    maps = fopen("/proc/self/maps", "re");
+    if (mem < 0 || !maps) {
+        check_failed("cannot open /proc/self/mem or maps");
+        return;
+    }
+    while (fgets(line, sizeof(line), maps)) {
+        uintptr_t lo, hi;
+        char perms[8] = "", name[256] = "";
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &lo, &hi, perms, name) < 3)
+            continue;
+        if (perms[0] != 'r' || perms[1] != 'w' || lo == (uintptr_t)priv)
+            continue;
+        /* Read in chunks that overlap by more than any needle, so none is cut in two. */
+        for (uintptr_t at = lo; at < hi;) {
+            size_t want = hi - at < chunk_len ? hi - at : chunk_len;
+            ssize_t got = pread(mem, chunk, want, (off_t)at);
+            if (got <= 0)
+                break;
+            /* Hits that start past limit are counted by the next chunk, which starts there;
+             * a needle is never longer than the overlap, so none is cut in two. */
+            size_t limit = at + (uintptr_t)got >= hi || (size_t)got <= overlap ? (size_t)got : (size_t)got - overlap;
+            for (size_t k = 0; k < count; k++) {
+                const char *p = chunk, *stop = chunk + got;
+                while ((p = memmem(p, (size_t)(stop - p), nd[k].value, nd[k].len)) != NULL &&
+                       (size_t)(p - chunk) < limit) {
+                    nd[k].hits++;
+                    printf("scan-hit: %s in %s at offset %#lx\n", nd[k].label, name[0] ? name : "[anon]",
+                           (unsigned long)(at + (uintptr_t)(p - chunk) - lo));
+                    p++;
+                }
+            }
+            if (at + (uintptr_t)got >= hi)
+                break;
+            at += (uintptr_t)limit;
+        }
+    }
+    fclose(maps);
+    close(mem);
+    for (size_t k = 0; k < count; k++) {
+        printf("scan: %s %ld\n", nd[k].label, nd[k].hits);
+        if (nd[k].hits) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "%s found %ld times in writable memory", nd[k].label, nd[k].hits);
+            check_failed(msg);
+        }
+    }
+    explicit_bzero(priv, region);
+    munmap(priv, region);
+}
+
 int main(int argc, char **argv)
 {
     int i;
-    pthread_t th[256];
+    pthread_t th[256], sampler_thread;
     struct sigaction sa_before[NSIG], sa_now;
     sigset_t block;
     mode_t umask_before = 027;
@@ -293,6 +533,10 @@ int main(int argc, char **argv)
             hostcheck = 1;
             continue;
         }
+        if (strcmp(o, "--fdcheck") == 0) {
+            fdcheck = 1;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "pam_host: %s needs a value\n", o);
             return 64;
@@ -303,6 +547,7 @@ int main(int argc, char **argv)
         else if (strcmp(o, "--threads") == 0) nthreads = atoi(v);
         else if (strcmp(o, "--growth") == 0) growth_after = atoi(v);
         else if (strcmp(o, "--secret-file") == 0) secret_file = v;
+        else if (strcmp(o, "--scan-file") == 0) scan_file = v;
         else if (strcmp(o, "--curl-url") == 0) host_url = v;
         else if (strcmp(o, "--cafile") == 0) cafile = v;
         else if (strcmp(o, "--rhost") == 0) rhost = v;
@@ -313,7 +558,7 @@ int main(int argc, char **argv)
             return 64;
         }
     }
-    if (argc - i != 2 || repeat < 1 || nthreads < 1 || nthreads > 256) {
+    if (argc - i != 2 || repeat < 1 || nthreads < 1 || nthreads > 256 || (fdcheck && nthreads != 1)) {
         fprintf(stderr, "usage: pam_host [options] SERVICE USER\n");
         return 64;
     }
@@ -354,6 +599,11 @@ int main(int argc, char **argv)
 
     /* With --growth, the first W logins run as a round of their own, so both measurements
      * are taken with no login in flight. */
+    if (hostcheck && nthreads > 1) {
+        sampling = 1;
+        if (pthread_create(&sampler_thread, NULL, sampler, NULL) != 0)
+            check_failed("pthread_create (sampler)");
+    }
     if (growth_after > 0 && growth_after < repeat) {
         run_round(growth_after, th);
         fds_mark = count_fds();
@@ -363,6 +613,15 @@ int main(int argc, char **argv)
         run_round(repeat, th);
     }
 
+    if (sampling) {
+        sampling = 0;
+        pthread_join(sampler_thread, NULL);
+        printf("sampled: %ld times while logins were in flight\n", samples_in_flight);
+        if (samples_in_flight == 0)
+            check_failed("the sampler never ran while a login was in flight");
+    }
+    if (fdcheck && !fd_checked_in_conv)
+        check_failed("--fdcheck: the conversation was never called");
     if (hostcheck) {
         mode_t now = umask(umask_before);
         size_t n = 0;
@@ -392,6 +651,8 @@ int main(int argc, char **argv)
     host_uses_libraries("after");
     curl_global_cleanup();
 #endif
+    if (scan_file)
+        scan_memory(scan_file);
     printf("counts:");
     for (int c = 0; c < 64; c++)
         if (counts[c])

@@ -13,6 +13,7 @@ tests/faults/pam_host.c test application, built by tests/suites/30-faults.sh).
 Reuses the environment of tests/integration/test_pam.py (CA, fake passwd, provider).
 """
 
+import base64
 import ctypes
 import json
 import os
@@ -21,6 +22,7 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,6 +70,8 @@ def _recording_poll(self, req, now):
     for k in ("access_token", "id_token"):
         if isinstance(answer, dict) and isinstance(answer.get(k), str):
             SENSITIVE.add(answer[k])
+            req.issued_tokens = getattr(req, "issued_tokens", {})
+            req.issued_tokens[k] = answer[k]
     return status, answer
 
 
@@ -804,6 +808,130 @@ def secret_not_in_argv_or_environment_of_a_live_login(c):
         proc.kill()
         out, err = proc.communicate()
         c.env.outputs.append((c.name, (out + err).decode("utf-8", "replace")))
+
+
+def basic_value(client_id, secret):
+    """The Authorization header value client_secret_basic sends (RFC 6749 2.3.1)."""
+    pair = urllib.parse.quote(client_id, safe="") + ":" + urllib.parse.quote(secret, safe="")
+    return "Basic " + base64.b64encode(pair.encode()).decode()
+
+
+def memory_scan_case(client_auth, secret_source):
+    """After one login and pam_end, no secret, Authorization value, token or auth_req_id is
+    anywhere in the host's writable memory (freed heap included)."""
+    def run(c):
+        if not PAM_HOST:
+            raise Failure("PAM_HOST is not set (tests/suites/30-faults.sh builds it)")
+        over = {"client_auth": client_auth}
+        if secret_source == "file":
+            sf = c.dir / "client_secret"
+            sf.write_text(tp.CLIENT_SECRET + "\n")
+            os.chmod(sf, 0o600)
+            over.update(client_secret=None, client_secret_file=str(sf))
+        c.write_conf(**over)
+        c.write_service()
+        needles = c.dir / "needles"
+        proc = subprocess.Popen(tp.WRAPPER + [PAM_HOST, "--scan-file", str(needles), c.service, "alice"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=c.env_vars())
+        out = []
+        try:
+            # The host says when its login is over; only then are the issued values known.
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", "replace")
+                out.append(line)
+                if line.startswith("scan-ready"):
+                    break
+            req = c.only_auth_request()
+            tokens = getattr(req, "issued_tokens", {})
+            check(set(tokens) == {"access_token", "id_token"}, "provider issued %r" % sorted(tokens))
+            lines = ["client_secret " + tp.CLIENT_SECRET, "auth_req_id " + req.id,
+                     "access_token " + tokens["access_token"], "id_token " + tokens["id_token"]]
+            if client_auth == "client_secret_basic":
+                lines.append("basic_authorization " + basic_value(tp.CLIENT_ID, tp.CLIENT_SECRET))
+            needles.write_text("\n".join(lines) + "\n")
+            rest, err = proc.communicate(b"\n", timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        stdout = "".join(out) + rest.decode("utf-8", "replace")
+        c.env.logins += 1
+        c.env.outputs.append((c.name, stdout + err.decode("utf-8", "replace")))
+        counts = dict(re.findall(r"^scan: (\S+) (\d+)$", stdout, re.M))
+        print("    memory scan %s/%s: %s" % (client_auth, secret_source, counts))
+        check("result: PAM_SUCCESS" in stdout, "login failed: %r" % stdout[-600:])
+        check(len(counts) == len(lines), "scan incomplete: %r" % stdout[-800:])
+        check(proc.returncode == 0, "copies left in memory: %s" % " ".join(
+            l for l in stdout.splitlines() if l.startswith("scan")))
+    run.__name__ = "memory_clean_after_pam_end_%s_%s" % (client_auth, secret_source)
+    TESTS.append(run)
+
+
+memory_scan_case("client_secret_post", "file")
+memory_scan_case("client_secret_basic", "file")
+memory_scan_case("client_secret_post", "inline")
+
+
+@test
+def descriptors_close_on_exec_and_closed(c):
+    if not PAM_HOST:
+        raise Failure("PAM_HOST is not set (tests/suites/30-faults.sh builds it)")
+    c.write_conf()
+    c.write_service()
+    o = c.host(["--fdcheck", "--hostcheck"])
+    c.outcome(o, "PAM_SUCCESS", WAIT_BOUND)
+    check(o.rc == 0, "descriptor checks failed: %s" % o.describe())
+    # The check must have seen the module's connection, or it proved nothing.
+    check(re.search(r"^fd: \d+ \(socket:", o.stdout, re.M), "no socket seen during the conversation: %r"
+          % o.stdout[-600:])
+
+
+@test
+def host_safety_multithreaded_module_inits_curl(c):
+    # The host does not use libcurl, so the module initialises it, inside a threaded host;
+    # the sampler thread checks SIGINT and dumpable while the logins wait.
+    if not PAM_HOST:
+        raise Failure("PAM_HOST is not set (tests/suites/30-faults.sh builds it)")
+    c.p.scenario.update(phone_delay=1)
+    c.write_conf()
+    c.write_service()
+    o = c.host(["--hostcheck", "--threads", "3", "--repeat", "3"])
+    check(o.rc == 0, "host checks failed: %s" % o.describe())
+    check("counts: PAM_SUCCESS=3" in o.stdout, "not every login succeeded: %r" % o.stdout[-400:])
+
+
+def sslkeylogfile_case(threads):
+    def run(c):
+        if not PAM_HOST:
+            raise Failure("PAM_HOST is not set (tests/suites/30-faults.sh builds it)")
+        keylog = c.dir / "keys" / "sslkeylog.txt"
+        keylog.parent.mkdir()
+        c.write_conf()
+        c.write_service()
+        saved = c.env_vars
+        c.env_vars = lambda: dict(saved(), SSLKEYLOGFILE=str(keylog))
+        try:
+            args = ["--hostcheck"] + (["--threads", "2", "--repeat", "2"] if threads else [])
+            o = c.host(args)
+        finally:
+            c.env_vars = saved
+        check(not keylog.exists(), "SSLKEYLOGFILE was created: %s" % keylog)
+        check(o.rc == 0, "host checks failed: %s" % o.describe())
+        if threads:
+            # Another thread may read environ: the module refuses rather than let libcurl
+            # see the variable, and says why.
+            check("counts: PAM_SYSTEM_ERR=2" in o.stdout, "want a clean refusal: %r" % o.stdout[-400:])
+            check("SSLKEYLOGFILE" in o.stderr, "reason does not name the variable: %r" % o.stderr[-600:])
+            check(not c.p.requests, "the provider was contacted: %r" % c.p.requests[:2])
+        else:
+            c.outcome(o, "PAM_SUCCESS", WAIT_BOUND)
+    run.__name__ = "sslkeylogfile_ignored_" + ("threaded_host" if threads else "single_thread")
+    TESTS.append(run)
+
+
+sslkeylogfile_case(False)
+sslkeylogfile_case(True)
 
 
 def secrets_never_logged(env):
