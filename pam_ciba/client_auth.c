@@ -136,12 +136,15 @@ out:
     BIO_free(bio);
     json_object_put(hdr);
     json_object_put(claims);
+    /* The signing input and signature make up the assertion, a bearer credential until
+     * it expires: no copy of it is freed unwiped. */
     free(jti);
     free(h64);
     free(c64);
-    free(input);
-    free(sig);
-    free(s64);
+    wipe_free_str(input);
+    wipe_free(sig, siglen);
+    explicit_bzero(raw, sizeof(raw));
+    wipe_free_str(s64);
     return r;
 }
 

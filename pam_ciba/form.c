@@ -94,7 +94,7 @@ char *form_basic_auth(const char *id, const char *secret)
     pair = malloc(plen + 1);
     out = malloc(6 + 4 * ((plen + 2) / 3) + 1);
     if (!pair || !out) {
-        free(out);
+        free(out); /* nothing written to it yet */
         out = NULL;
         goto done;
     }

@@ -64,6 +64,12 @@ static void global_init(void)
         snprintf(global_error, sizeof(global_error), "%s", curl_easy_strerror(global_rc));
 }
 
+bool http_global_init(void)
+{
+    pthread_once(&global_once, global_init);
+    return global_rc == CURLE_OK;
+}
+
 const char *http_global_error(void)
 {
     return global_rc == CURLE_OK ? NULL : global_error;
@@ -153,8 +159,7 @@ struct http_client *http_client_new(const struct http_options *opts)
     struct http_client *c;
     CURL *h;
 
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK)
+    if (!http_global_init())
         return NULL;
     c = calloc(1, sizeof(*c));
     if (!c)

@@ -75,6 +75,10 @@ struct http_client;
 
 /* NULL (libcurl could not be initialised: http_global_error says why) or a client. */
 struct http_client *http_client_new(const struct http_options *opts);
+/* libcurl's one-time initialisation, which also initialises OpenSSL (its config file
+ * included): call it before any other OpenSSL use so that happens in the empty
+ * environment described in http.c. http_client_new calls it too. False if it failed. */
+bool http_global_init(void);
 /* Why libcurl's one-time initialisation failed, or NULL if it did not (or not yet run). */
 const char *http_global_error(void);
 void http_client_free(struct http_client *c);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "gate.h"
 #include "host_env.h"
+#include "http.h"
 #include "logger.h"
 #include "result.h"
 #include "text.h"
@@ -224,6 +225,9 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     result r;
 
     memset(&rep, 0, sizeof(rep));
+    /* Before anything touches OpenSSL (the config's keys, the random code): its first
+     * use reads OPENSSL_CONF. A failure is reported by the login that needs libcurl. */
+    (void)http_global_init();
     config_defaults(&cfg);
     r = parse_args(argc, argv, &args, rep.reason, sizeof(rep.reason));
     log.debug = r == RES_OK && args.debug;
