@@ -39,6 +39,7 @@ static const char *const prompt_names[] = {"auto", "enter", "none", NULL};
 static const char *const unmapped_names[] = {"deny", "ignore", NULL};
 static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
+static const char *const reuse_scope_names[] = {"session", "command", NULL};
 
 #define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
 #define INT(k, f, lo, hi) {k, KEY_INT, offsetof(struct config, f), lo, hi, NULL}
@@ -91,6 +92,7 @@ static const struct key_spec keys[] = {
     BOOL("require_tty", require_tty),
     INT("reuse_window", reuse_window, 0, 3600),
     STR("reuse_dir", reuse_dir),
+    ENUM("reuse_scope", reuse_scope, reuse_scope_names),
     STR("message", message),
     STR("http_proxy", http_proxy),
     STR("https_proxy", https_proxy),
@@ -126,6 +128,7 @@ void config_defaults(struct config *cfg)
     cfg->request_timeout = 10;
     cfg->max_wait = 110;
     cfg->failmode = FAILMODE_SECURE;
+    cfg->reuse_scope = REUSE_SCOPE_SESSION;
     cfg->discovery = -1;
     cfg->cache_ttl = 3600;
     cfg->clock_skew = 60;

@@ -25,6 +25,8 @@ enum unmapped_mode { UNMAPPED_DENY, UNMAPPED_IGNORE };
 enum tls_min { TLS_MIN_1_2, TLS_MIN_1_3 };
 /* What an unreachable provider means: refuse (secure) or let the rest of the stack decide (safe). */
 enum failmode { FAILMODE_SECURE, FAILMODE_SAFE };
+/* What one approval covers for reuse: the caller's session, or also the exact command. */
+enum reuse_scope { REUSE_SCOPE_SESSION, REUSE_SCOPE_COMMAND };
 
 struct config {
     char *issuer;
@@ -73,6 +75,7 @@ struct config {
     int require_tty;              /* bool */
     int reuse_window;             /* seconds, 0 = off */
     char *reuse_dir;              /* NULL = REUSE_DEFAULT_DIR */
+    int reuse_scope;              /* enum reuse_scope */
     char *message;                /* terminal text template (message.h) */
     char *http_proxy;
     char *https_proxy;

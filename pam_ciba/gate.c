@@ -11,11 +11,12 @@ result gate_run(const struct config *cfg, const struct policy_facts *facts, cons
                 struct approval_report *rep)
 {
     struct approval_user mapped = *u;
-    char *tmpl = NULL, why[256], safe_tty[96];
+    char *tmpl = NULL, why[256], safe_tty[96], fields[96];
     double (*now)(void) = g->now ? g->now : reuse_now;
     struct reuse_store store = {cfg->reuse_dir, g->trusted_uid};
     struct reuse_identity id;
     double age = 0;
+    unsigned differs = 0;
     result r;
 
     memset(rep, 0, sizeof(*rep));
@@ -34,12 +35,20 @@ result gate_run(const struct config *cfg, const struct policy_facts *facts, cons
             return r;
         mapped.subject = tmpl;
     }
+    /* An unknown caller, or an unknown command in scope "command", leaves a field empty:
+     * reuse_check and reuse_record then refuse, so nothing is reused or recorded. */
     id = (struct reuse_identity){u->user, u->service, u->tty, g->session,
-                                 mapped.subject ? mapped.subject : cfg->subject};
+                                 mapped.subject ? mapped.subject : cfg->subject,
+                                 g->caller ? g->caller->ruid : (uid_t)-1, g->caller ? g->caller->ruser : NULL,
+                                 g->caller ? g->caller->loginuid : REUSE_LOGINUID_UNSET, NULL};
+    if (!g->caller)
+        id.session = NULL;
+    if (cfg->reuse_scope == REUSE_SCOPE_COMMAND)
+        id.command = g->command ? g->command : "";
     log_escape(u->tty ? u->tty : "", safe_tty, sizeof(safe_tty));
     if (cfg->reuse_window > 0) {
         log_msg(env->log, LOG_DEBUG, "reuse: login session %s", g->session ? g->session : "unknown");
-        r = reuse_check(&store, &id, cfg->reuse_window, now(), &age, why, sizeof(why));
+        r = reuse_check(&store, &id, cfg->reuse_window, now(), &age, &differs, why, sizeof(why));
         if (r == RES_OK) {
             log_msg(env->log, LOG_NOTICE, "approval reused: tty=%s %s", safe_tty, why);
             snprintf(rep->reason, sizeof(rep->reason), "approval reused (%s)", why);
@@ -49,6 +58,10 @@ result gate_run(const struct config *cfg, const struct policy_facts *facts, cons
         /* A rejected record or an unsafe directory is worth a warning; no record is normal. */
         log_msg(env->log, r == RES_INVALID_TOKEN || r == RES_CONFIG ? LOG_WARNING : LOG_DEBUG,
                 "no approval reuse: %s", why);
+        /* Field names only: values (a command line, the session) stay out of the log. */
+        if (differs)
+            log_msg(env->log, LOG_DEBUG, "no approval reuse: differs in %s",
+                    reuse_field_names(differs, fields, sizeof(fields)));
     }
     r = approval_run(cfg, &mapped, ui, env, rep);
     if (r == RES_OK && cfg->reuse_window > 0) {

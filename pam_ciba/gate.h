@@ -2,6 +2,7 @@
 #ifndef PAM_CIBA_GATE_H
 #define PAM_CIBA_GATE_H
 #include "approval.h"
+#include "caller.h"
 #include "policy.h"
 #include "reuse.h"
 #include "subject_map.h"
@@ -10,13 +11,17 @@ struct gate_env {
     struct subject_map_cache *maps; /* the caller's (process-wide) map cache */
     uid_t trusted_uid;              /* owner of the map file and the reuse records */
     const char *session;            /* reuse_session_id(), or NULL: no reuse */
+    const struct caller *caller;    /* who asks, or NULL (unknown): no reuse */
+    const char *command;            /* the exact command, for reuse_scope "command"; NULL or
+                                     * "": not known for sure, so no reuse in that scope */
     double (*now)(void);            /* reuse clock; NULL: reuse_now */
 };
 
 /* Decide whether the login needs an approval (RES_IGNORE if not), map the user to a
  * subject (unmapped: RES_USER_UNKNOWN or RES_IGNORE), reuse a recent approval of the same
- * user, service, tty and session when reuse_window allows, else run approval_run and
- * record a verified approval for later reuse. rep->reason says what decided. */
+ * caller for the same user, service, tty and session (and command, with reuse_scope
+ * "command") when reuse_window allows, else run approval_run and record a verified
+ * approval for later reuse. rep->reason says what decided. */
 result gate_run(const struct config *cfg, const struct policy_facts *facts, const struct approval_user *u,
                 const struct approval_ui *ui, const struct approval_env *env, const struct gate_env *g,
                 struct approval_report *rep);

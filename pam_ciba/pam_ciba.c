@@ -1,5 +1,6 @@
 /* PAM entry points: read arguments, gather PAM items, run one approval, log and map the result. */
 #include "approval.h"
+#include "caller.h"
 #include "command.h"
 #include "config.h"
 #include "gate.h"
@@ -245,13 +246,14 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     if (r == RES_OK) {
         char command[COMMAND_MAX + 1];
         struct approval_user u = {user, service, rhost, tty, NULL, command_of_self(command, sizeof(command))};
+        struct caller who;
         struct ui_ctx uctx = {pamh};
         struct approval_ui ui = {ui_info, ui_prompt_enter, ui_prompt_secret, &uctx};
         struct approval_env env = {NULL, NULL, &log, 0, !sole_thread};
         /* PAM_SILENT does not count: the message is shown anyway (see ui_info). */
         struct policy_facts facts = {user, service, rhost, tty, NULL, 0, have_conv(pamh)};
         char **groups = NULL, session[REUSE_SESSION_MAX];
-        struct gate_env gate = {&map_cache, 0, NULL, NULL};
+        struct gate_env gate = {.maps = &map_cache, .trusted_uid = 0};
 
         if (!sole_thread)
             log_msg(&log, LOG_DEBUG, "multi-threaded host: SIGINT and dumpable left alone, Ctrl-C does not end the wait");
@@ -268,6 +270,12 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
         facts.groups = (const char *const *)groups;
         if (cfg.reuse_window > 0 && reuse_session_id(session, sizeof(session)) == RES_OK)
             gate.session = session;
+        if (cfg.reuse_window > 0 && caller_of_self(item_str(pamh, PAM_RUSER), &who) == RES_OK)
+            gate.caller = &who;
+        /* A description as long as the room for it may have been cut: two commands could
+         * then look alike, so it binds no reuse. */
+        if (strlen(command) < COMMAND_MAX)
+            gate.command = command;
         if (r == RES_OK)
             r = gate_run(&cfg, &facts, &u, &ui, &env, &gate, &rep);
         user_groups_free(groups, facts.n_groups);

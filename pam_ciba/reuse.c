@@ -1,9 +1,10 @@
-/* Reuse records: HMAC-SHA256 under a root-only random key, bound to user, service, tty, session. */
+/* Reuse records: HMAC-SHA256 under a root-only random key, bound to caller, target, service, tty, session. */
 #include "reuse.h"
 #include "wipe.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -18,9 +19,11 @@
 #include <unistd.h>
 
 #define KEY_NAME "key"
-#define RECORD_MAX 128
 #define NAME_HEX 64
-#define MAGIC "pam_ciba reuse v1"
+/* v1 records (no caller, no scope) fail to parse and are removed. */
+#define MAGIC "pam_ciba reuse v2"
+/* Records looked at when telling why there is no reuse. */
+#define SCAN_MAX 256
 
 double reuse_now(void)
 {
@@ -77,34 +80,265 @@ result reuse_session_id(char *out, size_t len)
     return RES_OK;
 }
 
-static bool identity_ok(const struct reuse_identity *id)
+static bool field_ok(const char *v)
 {
-    return id->user && *id->user && id->service && *id->service && id->tty && *id->tty && id->session &&
-           *id->session && id->subject && *id->subject;
+    return v && *v && strlen(v) <= REUSE_FIELD_MAX;
 }
 
-/* HMAC over NUL-separated fields: the fields cannot contain NUL, so this is unambiguous. */
-static bool mac(const unsigned char *key, const char *label, const struct reuse_identity *id, long long ms,
-                unsigned char out[32])
+static bool identity_ok(const struct reuse_identity *id)
 {
-    char num[32];
-    const char *parts[] = {MAGIC, label, id->user, id->service, id->tty, id->session, id->subject, num};
+    return field_ok(id->user) && field_ok(id->service) && field_ok(id->tty) && field_ok(id->session) &&
+           field_ok(id->subject) && (!id->ruser || strlen(id->ruser) <= REUSE_FIELD_MAX) &&
+           (!id->command || field_ok(id->command));
+}
+
+/* ---- the record text ----
+ *   pam_ciba reuse v2\n approved MS\n user LEN:BYTES\n service .. tty .. session ..
+ *   subject ..\n ruid N\n ruser LEN:BYTES|-\n loginuid N\n scope session|command\n
+ *   command LEN:BYTES|-\n mac HEX\n
+ * Strings carry their byte count, so a value may hold any byte but NUL and no value can
+ * end early or spill into the next field. */
+
+struct out {
+    char *p;
+    size_t left;
+    bool ok;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if (!o->ok || n >= o->left) {
+        o->ok = false;
+        return;
+    }
+    memcpy(o->p, s, n);
+    o->p += n;
+    o->left -= n;
+    *o->p = '\0';
+}
+
+static void put_num(struct out *o, const char *name, unsigned long long v)
+{
+    char b[64];
+    int n = snprintf(b, sizeof(b), "%s %llu\n", name, v);
+    put(o, b, (size_t)n);
+}
+
+static void put_str(struct out *o, const char *name, const char *v)
+{
+    char b[64];
+    int n = v ? snprintf(b, sizeof(b), "%s %zu:", name, strlen(v)) : snprintf(b, sizeof(b), "%s -", name);
+    put(o, b, (size_t)n);
+    if (v)
+        put(o, v, strlen(v));
+    put(o, "\n", 1);
+}
+
+size_t reuse_format(const struct reuse_identity *id, long long ms, char *out, size_t len)
+{
+    struct out o = {out, len, len > 0};
+
+    if (!identity_ok(id) || ms < 0)
+        return 0;
+    put(&o, MAGIC "\n", strlen(MAGIC) + 1);
+    put_num(&o, "approved", (unsigned long long)ms);
+    put_str(&o, "user", id->user);
+    put_str(&o, "service", id->service);
+    put_str(&o, "tty", id->tty);
+    put_str(&o, "session", id->session);
+    put_str(&o, "subject", id->subject);
+    put_num(&o, "ruid", (unsigned long long)id->ruid);
+    put_str(&o, "ruser", id->ruser);
+    put_num(&o, "loginuid", id->loginuid);
+    put(&o, id->command ? "scope command\n" : "scope session\n", 14);
+    put_str(&o, "command", id->command);
+    return o.ok ? (size_t)(o.p - out) : 0;
+}
+
+struct in {
+    const char *p, *end;
+    char *buf, *bend; /* where parsed strings go, NUL-terminated */
+    bool ok;
+};
+
+static void expect(struct in *c, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (c->ok && (size_t)(c->end - c->p) >= n && memcmp(c->p, lit, n) == 0)
+        c->p += n;
+    else
+        c->ok = false;
+}
+
+/* A decimal number without sign or leading zeros, at most max. */
+static unsigned long long get_num(struct in *c, unsigned long long max)
+{
+    unsigned long long v = 0;
+    const char *start = c->p;
+
+    while (c->ok && c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+        unsigned d = (unsigned)(*c->p - '0');
+        if (v > (max - d) / 10) {
+            c->ok = false;
+            break;
+        }
+        v = v * 10 + d;
+        c->p++;
+    }
+    if (c->p == start || (*start == '0' && c->p - start > 1))
+        c->ok = false;
+    return c->ok ? v : 0;
+}
+
+static unsigned long long get_num_line(struct in *c, const char *name, unsigned long long max)
+{
+    unsigned long long v;
+    expect(c, name);
+    expect(c, " ");
+    v = get_num(c, max);
+    expect(c, "\n");
+    return v;
+}
+
+/* "name LEN:BYTES\n", or "name -\n" when optional (returns NULL then); min = shortest LEN. */
+static const char *get_str(struct in *c, const char *name, bool optional, size_t min)
+{
+    size_t n;
+    char *v;
+
+    expect(c, name);
+    expect(c, " ");
+    if (optional && c->ok && c->p < c->end && *c->p == '-') {
+        expect(c, "-\n");
+        return NULL;
+    }
+    n = (size_t)get_num(c, REUSE_FIELD_MAX);
+    expect(c, ":");
+    if (!c->ok || n < min || (size_t)(c->end - c->p) < n || (size_t)(c->bend - c->buf) <= n ||
+        memchr(c->p, '\0', n)) {
+        c->ok = false;
+        return NULL;
+    }
+    v = c->buf;
+    memcpy(v, c->p, n);
+    v[n] = '\0';
+    c->buf += n + 1;
+    c->p += n;
+    expect(c, "\n");
+    return v;
+}
+
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+result reuse_parse(const char *text, size_t len, struct reuse_record *rec)
+{
+    struct in c = {text, text + len, rec->buf, rec->buf + sizeof(rec->buf), true};
+    bool command_scope = false;
+
+    memset(&rec->id, 0, sizeof(rec->id));
+    rec->ms = 0;
+    expect(&c, MAGIC "\n");
+    rec->ms = (long long)get_num_line(&c, "approved", (unsigned long long)LLONG_MAX / 2);
+    rec->id.user = get_str(&c, "user", false, 1);
+    rec->id.service = get_str(&c, "service", false, 1);
+    rec->id.tty = get_str(&c, "tty", false, 1);
+    rec->id.session = get_str(&c, "session", false, 1);
+    rec->id.subject = get_str(&c, "subject", false, 1);
+    rec->id.ruid = (uid_t)get_num_line(&c, "ruid", (uid_t)-1);
+    rec->id.ruser = get_str(&c, "ruser", true, 0);
+    rec->id.loginuid = (uint32_t)get_num_line(&c, "loginuid", UINT32_MAX);
+    if (c.ok && (size_t)(c.end - c.p) >= 14 && memcmp(c.p, "scope command\n", 14) == 0)
+        command_scope = true;
+    expect(&c, command_scope ? "scope command\n" : "scope session\n");
+    rec->id.command = command_scope ? get_str(&c, "command", false, 1) : NULL;
+    if (!command_scope)
+        expect(&c, "command -\n");
+    rec->body_len = (size_t)(c.p - text);
+    expect(&c, "mac ");
+    for (int i = 0; c.ok && i < 32; i++) {
+        int hi = c.end - c.p >= 2 ? hexval(c.p[0]) : -1, lo = hi >= 0 ? hexval(c.p[1]) : -1;
+        if (lo < 0) {
+            c.ok = false;
+            break;
+        }
+        rec->mac[i] = (unsigned char)(hi << 4 | lo);
+        c.p += 2;
+    }
+    expect(&c, "\n");
+    if (!c.ok || c.p != c.end)
+        return RES_INVALID_TOKEN;
+    return RES_OK;
+}
+
+static bool eq_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+unsigned reuse_diff(const struct reuse_identity *a, const struct reuse_identity *b)
+{
+    unsigned d = 0;
+    d |= eq_str(a->user, b->user) ? 0 : REUSE_F_USER;
+    d |= eq_str(a->service, b->service) ? 0 : REUSE_F_SERVICE;
+    d |= eq_str(a->tty, b->tty) ? 0 : REUSE_F_TTY;
+    d |= eq_str(a->session, b->session) ? 0 : REUSE_F_SESSION;
+    d |= eq_str(a->subject, b->subject) ? 0 : REUSE_F_SUBJECT;
+    d |= a->ruid == b->ruid ? 0 : REUSE_F_RUID;
+    d |= eq_str(a->ruser, b->ruser) ? 0 : REUSE_F_RUSER;
+    d |= a->loginuid == b->loginuid ? 0 : REUSE_F_LOGINUID;
+    if (!a->command != !b->command)
+        d |= REUSE_F_SCOPE;
+    else
+        d |= eq_str(a->command, b->command) ? 0 : REUSE_F_COMMAND;
+    return d;
+}
+
+const char *reuse_field_names(unsigned mask, char *out, size_t len)
+{
+    static const char *const names[] = {"user", "service", "tty",      "session", "subject",
+                                        "ruid", "ruser",   "loginuid", "scope",   "command"};
+    size_t used = 0;
+
+    if (len == 0)
+        return out;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (mask & (1u << i)) {
+            int n = snprintf(out + used, len - used, "%s%s", used ? "," : "", names[i]);
+            if (n < 0 || (size_t)n >= len - used)
+                break;
+            used += (size_t)n;
+        }
+    }
+    return out;
+}
+
+static bool hmac(const unsigned char *key, const char *label, const char *data, size_t len, unsigned char out[32])
+{
     bool ok = false;
     EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *ctx = m ? EVP_MAC_CTX_new(m) : NULL;
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_END};
     size_t olen = 0;
 
-    snprintf(num, sizeof(num), "%lld", ms);
-    if (!ctx || EVP_MAC_init(ctx, key, REUSE_KEY_LEN, params) != 1)
-        goto out;
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-        if (EVP_MAC_update(ctx, (const unsigned char *)parts[i], strlen(parts[i]) + 1) != 1)
-            goto out;
-    ok = EVP_MAC_final(ctx, out, &olen, 32) == 1 && olen == 32;
-out:
+    /* The label (with its NUL) keeps a record's MAC and its file name apart. */
+    if (ctx && EVP_MAC_init(ctx, key, REUSE_KEY_LEN, params) == 1 &&
+        EVP_MAC_update(ctx, (const unsigned char *)label, strlen(label) + 1) == 1 &&
+        EVP_MAC_update(ctx, (const unsigned char *)data, len) == 1)
+        ok = EVP_MAC_final(ctx, out, &olen, 32) == 1 && olen == 32;
     EVP_MAC_CTX_free(ctx);
     EVP_MAC_free(m);
+    return ok;
+}
+
+int reuse_verify(const unsigned char key[REUSE_KEY_LEN], const char *text, const struct reuse_record *rec)
+{
+    unsigned char want[32];
+    bool ok = hmac(key, "record", text, rec->body_len, want) && CRYPTO_memcmp(want, rec->mac, 32) == 0;
+    explicit_bzero(want, sizeof(want));
     return ok;
 }
 
@@ -219,13 +453,18 @@ static result make_key(int dfd, const struct reuse_store *s, unsigned char *key,
     return r;
 }
 
+/* The file name: an HMAC of the identity, so a login finds exactly its own record. */
 static bool record_name(const unsigned char *key, const struct reuse_identity *id, char *name)
 {
+    char *text = malloc(REUSE_RECORD_MAX);
     unsigned char h[32];
-    if (!mac(key, "name", id, 0, h))
-        return false;
-    to_hex(h, sizeof(h), name);
-    return true;
+    size_t n = text ? reuse_format(id, 0, text, REUSE_RECORD_MAX) : 0;
+    bool ok = n > 0 && hmac(key, "name", text, n, h);
+
+    free(text);
+    if (ok)
+        to_hex(h, sizeof(h), name);
+    return ok;
 }
 
 static bool is_record_name(const char *n)
@@ -233,28 +472,90 @@ static bool is_record_name(const char *n)
     return strlen(n) == NAME_HEX && strspn(n, "0123456789abcdef") == NAME_HEX;
 }
 
-/* Parse "v1 <approved ms> <mac hex>". */
-static bool parse_record(const char *text, long long *ms, char *machex)
+/* One record file read into text and parsed into rec (both REUSE_RECORD_MAX big).
+ * RES_DENIED: none; RES_INVALID_TOKEN: unsafe owner, mode or type, or malformed. */
+static result load(int dfd, const char *name, const struct reuse_store *s, char *text, size_t *len,
+                   struct reuse_record *rec)
 {
-    char rest[2];
-    return sscanf(text, "v1 %lld %64[0-9a-f]%1s", ms, machex, rest) == 2 && strlen(machex) == 64 && *ms >= 0;
+    struct stat st;
+    bool unsafe;
+    ssize_t n;
+    int fd = open_owned(dfd, name, s, &st, &unsafe);
+
+    *len = 0;
+    if (fd < 0)
+        return unsafe ? RES_INVALID_TOKEN : RES_DENIED;
+    n = st.st_size > 0 && st.st_size < REUSE_RECORD_MAX ? read(fd, text, REUSE_RECORD_MAX) : -1;
+    close(fd);
+    if (n <= 0 || n >= REUSE_RECORD_MAX)
+        return RES_INVALID_TOKEN;
+    *len = (size_t)n;
+    return reuse_parse(text, *len, rec);
+}
+
+static bool in_window(long long ms, long window, double now)
+{
+    double t = (double)ms / 1000.0;
+    return now - t < (double)window && t <= now + 1.0;
+}
+
+static int popcount(unsigned v)
+{
+    int n = 0;
+    for (; v; v &= v - 1)
+        n++;
+    return n;
+}
+
+/* Why a login has no record: the fields in which the closest live, authentic record for
+ * the same tty and session differs from id (0 if there is none). Nothing is removed. */
+static unsigned closest_difference(int dfd, const struct reuse_store *s, const unsigned char *key,
+                                   const struct reuse_identity *id, long window, double now, char *text,
+                                   struct reuse_record *rec)
+{
+    int dfd2 = dup(dfd), seen = 0;
+    DIR *d = dfd2 >= 0 ? fdopendir(dfd2) : NULL;
+    struct dirent *de;
+    unsigned best = 0;
+    size_t len;
+
+    if (!d) {
+        if (dfd2 >= 0)
+            close(dfd2);
+        return 0;
+    }
+    while ((de = readdir(d)) && seen < SCAN_MAX) {
+        unsigned diff;
+        if (!is_record_name(de->d_name))
+            continue;
+        seen++;
+        if (load(dfd, de->d_name, s, text, &len, rec) != RES_OK || !reuse_verify(key, text, rec) ||
+            !in_window(rec->ms, window, now))
+            continue;
+        diff = reuse_diff(id, &rec->id);
+        if (diff & (REUSE_F_TTY | REUSE_F_SESSION))
+            continue;
+        if (best == 0 || popcount(diff) < popcount(best))
+            best = diff;
+    }
+    closedir(d);
+    return best;
 }
 
 result reuse_check(const struct reuse_store *s, const struct reuse_identity *id, long window, double now,
-                   double *age, char *why, size_t whylen)
+                   double *age, unsigned *differs, char *why, size_t whylen)
 {
-    unsigned char key[REUSE_KEY_LEN], want[32];
-    char name[NAME_HEX + 1], text[RECORD_MAX + 1], machex[65], wanthex[65];
-    long long ms;
-    struct stat st;
-    bool unsafe;
-    int dfd = -1, fd;
-    ssize_t n;
+    unsigned char key[REUSE_KEY_LEN];
+    char name[NAME_HEX + 1], *text = NULL;
+    struct reuse_record *rec = NULL;
+    size_t len;
+    int dfd = -1;
     result r;
 
     *age = 0;
+    *differs = 0;
     if (window <= 0 || !identity_ok(id)) {
-        snprintf(why, whylen, "no reuse without a window, tty and session");
+        snprintf(why, whylen, "no reuse without a window, tty, session and caller");
         return RES_DENIED;
     }
     r = open_dir(s, false, &dfd, why, whylen);
@@ -262,40 +563,39 @@ result reuse_check(const struct reuse_store *s, const struct reuse_identity *id,
         r = read_key(dfd, s, key, why, whylen);
     if (r != RES_OK)
         goto out;
-    if (!record_name(key, id, name)) {
+    text = malloc(REUSE_RECORD_MAX);
+    rec = malloc(sizeof(*rec));
+    if (!text || !rec || !record_name(key, id, name)) {
         r = RES_INTERNAL;
         snprintf(why, whylen, "HMAC failed");
         goto out;
     }
-    fd = open_owned(dfd, name, s, &st, &unsafe);
-    if (fd < 0) {
-        if (unsafe) {
-            unlinkat(dfd, name, 0);
-            snprintf(why, whylen, "record with a wrong owner, mode or type (removed)");
-            r = RES_INVALID_TOKEN;
-        } else {
-            snprintf(why, whylen, "no record");
-            r = RES_DENIED;
-        }
+    r = load(dfd, name, s, text, &len, rec);
+    if (r == RES_DENIED) {
+        *differs = closest_difference(dfd, s, key, id, window, now, text, rec);
+        snprintf(why, whylen, *differs ? "no record for this login; one for this tty and session differs"
+                                       : "no record for this tty and session");
         goto out;
     }
-    n = st.st_size <= RECORD_MAX ? read(fd, text, RECORD_MAX) : -1;
-    close(fd);
-    text[n > 0 ? n : 0] = '\0';
-    if (n <= 0 || !parse_record(text, &ms, machex) || !mac(key, "record", id, ms, want)) {
+    if (r != RES_OK) {
         unlinkat(dfd, name, 0);
-        snprintf(why, whylen, "malformed record (removed)");
-        r = RES_INVALID_TOKEN;
+        snprintf(why, whylen, "record with a wrong owner, mode, type or format (removed)");
         goto out;
     }
-    to_hex(want, sizeof(want), wanthex);
-    if (CRYPTO_memcmp(wanthex, machex, 64) != 0) {
+    if (!reuse_verify(key, text, rec)) {
         unlinkat(dfd, name, 0);
         snprintf(why, whylen, "record MAC does not match (removed)");
         r = RES_INVALID_TOKEN;
         goto out;
     }
-    *age = now - (double)ms / 1000.0;
+    /* Authentic, but made for another login and put under this one's name. */
+    if (reuse_diff(id, &rec->id) != 0) {
+        unlinkat(dfd, name, 0);
+        snprintf(why, whylen, "record holds another identity (removed)");
+        r = RES_INVALID_TOKEN;
+        goto out;
+    }
+    *age = now - (double)rec->ms / 1000.0;
     if (*age < -1.0) {
         unlinkat(dfd, name, 0);
         snprintf(why, whylen, "record from the future (removed)");
@@ -312,29 +612,36 @@ result reuse_check(const struct reuse_store *s, const struct reuse_identity *id,
     }
 out:
     explicit_bzero(key, sizeof(key));
+    free(text);
+    free(rec);
     if (dfd >= 0)
         close(dfd);
     return r;
 }
 
-/* Remove records older than window and temporary files a crashed login left behind. */
+/* Remove records older than window, records that do not parse (an older format too) and
+ * temporary files a crashed login left behind. */
 static void sweep(int dfd, const struct reuse_store *s, long window, double now)
 {
     int dfd2 = dup(dfd);
     DIR *d = dfd2 >= 0 ? fdopendir(dfd2) : NULL;
+    char *text = malloc(REUSE_RECORD_MAX);
+    struct reuse_record *rec = malloc(sizeof(*rec));
     struct dirent *de;
 
-    if (!d) {
-        if (dfd2 >= 0)
+    if (!d || !text || !rec) {
+        if (d)
+            closedir(d);
+        else if (dfd2 >= 0)
             close(dfd2);
+        free(text);
+        free(rec);
         return;
     }
     while ((de = readdir(d))) {
         struct stat st;
-        bool unsafe, stale = false;
-        char text[RECORD_MAX + 1], machex[65];
-        long long ms;
-        int fd;
+        size_t len;
+        result r;
         if (strncmp(de->d_name, "tmp.", 4) == 0) {
             if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && time(NULL) - st.st_mtime > 60)
                 unlinkat(dfd, de->d_name, 0);
@@ -342,33 +649,27 @@ static void sweep(int dfd, const struct reuse_store *s, long window, double now)
         }
         if (!is_record_name(de->d_name))
             continue;
-        fd = open_owned(dfd, de->d_name, s, &st, &unsafe);
-        if (fd < 0) {
-            stale = unsafe;
-        } else {
-            ssize_t n = st.st_size <= RECORD_MAX ? read(fd, text, RECORD_MAX) : -1;
-            close(fd);
-            text[n > 0 ? n : 0] = '\0';
-            stale = n <= 0 || !parse_record(text, &ms, machex) || now - (double)ms / 1000.0 >= (double)window ||
-                    (double)ms / 1000.0 > now + 1.0;
-        }
-        if (stale)
+        r = load(dfd, de->d_name, s, text, &len, rec);
+        if (r == RES_INVALID_TOKEN || (r == RES_OK && !in_window(rec->ms, window, now)))
             unlinkat(dfd, de->d_name, 0);
     }
     closedir(d);
+    free(text);
+    free(rec);
 }
 
 result reuse_record(const struct reuse_store *s, const struct reuse_identity *id, long window, double now,
                     char *why, size_t whylen)
 {
     unsigned char key[REUSE_KEY_LEN], m[32], rnd[8];
-    char name[NAME_HEX + 1], tmp[32], machex[65], text[RECORD_MAX];
+    char name[NAME_HEX + 1], tmp[32], *text = NULL;
     long long ms = (long long)(now * 1000.0);
-    int dfd = -1, fd, len;
+    size_t len = 0;
+    int dfd = -1, fd;
     result r;
 
     if (window <= 0 || !identity_ok(id)) {
-        snprintf(why, whylen, "no reuse without a window, tty and session");
+        snprintf(why, whylen, "no reuse without a window, tty, session and caller");
         return RES_DENIED;
     }
     r = open_dir(s, true, &dfd, why, whylen);
@@ -376,13 +677,19 @@ result reuse_record(const struct reuse_store *s, const struct reuse_identity *id
         r = make_key(dfd, s, key, why, whylen);
     if (r != RES_OK)
         goto out;
-    if (!record_name(key, id, name) || !mac(key, "record", id, ms, m) || RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        snprintf(why, whylen, "HMAC failed");
+    text = malloc(REUSE_RECORD_MAX);
+    if (text)
+        len = reuse_format(id, ms, text, REUSE_RECORD_MAX - 70);
+    if (len == 0 || !record_name(key, id, name) || !hmac(key, "record", text, len, m) ||
+        RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        snprintf(why, whylen, "cannot make a record");
         r = RES_INTERNAL;
         goto out;
     }
-    to_hex(m, sizeof(m), machex);
-    len = snprintf(text, sizeof(text), "v1 %lld %s\n", ms, machex);
+    memcpy(text + len, "mac ", 4);
+    to_hex(m, sizeof(m), text + len + 4);
+    memcpy(text + len + 68, "\n", 2);
+    len += 69;
     memcpy(tmp, "tmp.", 4);
     to_hex(rnd, sizeof(rnd), tmp + 4);
     fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -391,7 +698,7 @@ result reuse_record(const struct reuse_store *s, const struct reuse_identity *id
         r = RES_CONFIG;
         goto out;
     }
-    r = write(fd, text, (size_t)len) == len ? RES_OK : RES_CONFIG;
+    r = write(fd, text, len) == (ssize_t)len ? RES_OK : RES_CONFIG;
     close(fd);
     /* rename replaces atomically: a reader sees the old record or the new one. */
     if (r == RES_OK && renameat(dfd, tmp, dfd, name) != 0)
@@ -405,6 +712,7 @@ result reuse_record(const struct reuse_store *s, const struct reuse_identity *id
     snprintf(why, whylen, "approval recorded for %lds", window);
 out:
     explicit_bzero(key, sizeof(key));
+    free(text);
     if (dfd >= 0)
         close(dfd);
     return r;

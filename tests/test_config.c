@@ -303,7 +303,7 @@ static void test_policy_keys(void **state)
     assert_int_equal(load(BASE "groups = [\"admins\", \"!contractors\"];\nexempt_users = (\"backup\");\n"
                                "exempt_rhosts = [\"10.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.7\"];\n"
                                "services = [\"sudo\", \"sshd\"];\nrequire_tty = true;\nreuse_window = 300;\n"
-                               "reuse_dir = \"/run/x\";\nmessage = \"%b (%e s) on %h\";\n"
+                               "reuse_scope = \"command\";\nreuse_dir = \"/run/x\";\nmessage = \"%b (%e s) on %h\";\n"
                                "https_proxy = \"http://proxy.example:3128\";\nno_proxy = \"localhost,10.0.0.1\";\n"
                                "tls_min_version = \"1.3\";\n"
                                "pinned_public_key = \"sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=;"
@@ -317,12 +317,14 @@ static void test_policy_keys(void **state)
     assert_string_equal(cfg.services[1], "sshd");
     assert_true(cfg.require_tty);
     assert_int_equal(cfg.reuse_window, 300);
+    assert_int_equal(cfg.reuse_scope, REUSE_SCOPE_COMMAND);
     assert_int_equal(cfg.tls_min_version, TLS_MIN_1_3);
     assert_false(cfg.proxy_from_env);
     config_free(&cfg);
     assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
     assert_null(cfg.groups);
     assert_int_equal(cfg.reuse_window, 0);
+    assert_int_equal(cfg.reuse_scope, REUSE_SCOPE_SESSION);
     assert_int_equal(cfg.unmapped, UNMAPPED_DENY);
     assert_string_equal(cfg.message, "Approve the request \"%b\" on your phone (expires in %e s)");
     assert_int_equal(cfg.tls_min_version, TLS_MIN_1_2);
@@ -342,6 +344,7 @@ static void test_policy_key_errors(void **state)
     expect_error(BASE "reuse_window = 3601;\n", "out of range");
     expect_error(BASE "reuse_window = -1;\n", "out of range");
     expect_error(BASE "reuse_dir = \"run/x\";\n", "absolute");
+    expect_error(BASE "reuse_scope = \"user\";\n", "unknown value");
     expect_error(BASE "subject_map_file = \"/etc/map\";\nsubject = \"%u\";\n", "not both");
     expect_error(BASE "subject_map_file = \"map\";\n", "absolute");
     expect_error(BASE "unmapped = \"ignore\";\n", "only meaningful with subject_map_file");
