@@ -22,6 +22,7 @@ import ssl
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -155,20 +156,27 @@ class PolicyCase(tp.Case):
         return {k: v for k, v in e.items() if v is not None}
 
     def login(self, user="alice", timeout=30, conf=True, stdin=b"", tty=None, rhost=None,
-              flags="", new_session=False, hidden_session=False, **over):
+              flags="", new_session=False, hidden_session=False, ruser=None, ruid=None, **over):
         if conf:
             self.write_conf(**over)
             self.write_service()
         cmd = [tp.PAMTESTER, "-v"]
+        if ruid is not None:
+            # Another caller: real uid ruid, effective uid 0, as inside su or sudo.
+            cmd = tp.WRAPPER + [sys.executable, str(REPO / "tests" / "policy" / "pam_as_caller.py"), str(ruid),
+                                self.service, user, tty]
         if hidden_session:
             # pamtester as PID 1 of a new PID namespace, its session leader (setsid) outside:
             # a container without pam_loginuid, where no login session can be named.
             cmd = ["setsid", "--wait", "unshare", "--pid", "--fork", "--mount-proc"] + cmd
-        if tty is not None:
-            cmd += ["-I", "tty=" + tty]
-        if rhost is not None:
-            cmd += ["-I", "rhost=" + rhost]
-        cmd += [self.service, user, "authenticate" + flags]
+        if ruid is None:
+            if tty is not None:
+                cmd += ["-I", "tty=" + tty]
+            if rhost is not None:
+                cmd += ["-I", "rhost=" + rhost]
+            if ruser is not None:
+                cmd += ["-I", "ruser=" + ruser]
+            cmd += [self.service, user, "authenticate" + flags]
         start = time.monotonic()
         try:
             r = subprocess.run(cmd, input=stdin, capture_output=True, env=self.env_vars(),
@@ -507,6 +515,113 @@ def reuse_same_session(c):
     check(re.search(r"approval reused: tty=/dev/pts/7", o.stderr), "no reuse log line")
 
 
+class PublicCA:
+    """The test CA where a caller with another real uid can read it (config.c checks
+    ca_file with access(), which asks about the real uid); removed on leaving."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def __enter__(self):
+        self.d = Path(tempfile.mkdtemp(prefix="pam_ciba_ca."))
+        os.chmod(self.d, 0o755)
+        shutil.copy(self.c.env.ca / "ca.pem", self.d / "ca.pem")
+        os.chmod(self.d / "ca.pem", 0o644)
+        return str(self.d / "ca.pem")
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.d, ignore_errors=True)
+
+
+@test
+def reuse_other_caller_ruid(c):
+    # root approved on this terminal; another user's su (real uid 2101, effective uid 0)
+    # in the same session and terminal is a fresh request.
+    with PublicCA(c) as ca:
+        o = c.login(tty="/dev/pts/7", ruid=0, ca_file=ca, **reuse_conf(c))
+        c.expect(o, "PAM_SUCCESS")
+        check(len(records(c)) == 1, "the approval left %d reuse records" % len(records(c)))
+        c.p.reset()
+        c.p.scenario.update(phone="deny")
+        o = c.login(tty="/dev/pts/7", ruid=2101, conf=False)
+        expect_no_reuse(c, o)
+        check("differs in ruid" in o.stderr, "no debug line naming the caller's uid: %r" % o.stderr[-900:])
+
+
+@test
+def reuse_same_caller_ruid(c):
+    with PublicCA(c) as ca:
+        o = c.login(tty="/dev/pts/7", ruid=2101, ca_file=ca, **reuse_conf(c))
+        c.expect(o, "PAM_SUCCESS")
+        c.p.reset()
+        o = c.login(tty="/dev/pts/7", ruid=2101, conf=False)
+        check(o.code == "PAM_SUCCESS", "same caller not reused: %s" % o.describe())
+        c.no_traffic()
+        check("approval reused" in c.decision(o), "decision %r" % c.decision(o))
+
+
+@test
+def reuse_other_ruser(c):
+    o = c.login(tty="/dev/pts/7", ruser="root", **reuse_conf(c))
+    c.expect(o, "PAM_SUCCESS")
+    c.p.reset()
+    c.p.scenario.update(phone="deny")
+    o = c.login(tty="/dev/pts/7", ruser="carol", conf=False)
+    expect_no_reuse(c, o)
+    check("differs in ruser" in o.stderr, "no debug line naming PAM_RUSER: %r" % o.stderr[-900:])
+    # Unset is not a wildcard either.
+    c.p.reset()
+    expect_no_reuse(c, c.login(tty="/dev/pts/7", conf=False))
+
+
+@test
+def reuse_same_ruser(c):
+    c.expect(c.login(tty="/dev/pts/7", ruser="carol", **reuse_conf(c)), "PAM_SUCCESS")
+    c.p.reset()
+    o = c.login(tty="/dev/pts/7", ruser="carol", conf=False)
+    check(o.code == "PAM_SUCCESS", "same PAM_RUSER not reused: %s" % o.describe())
+    c.no_traffic()
+
+
+@test
+def reuse_scope_command_other_command(c):
+    # pamtester's own argv is the command: an extra -I rhost=... makes it another one.
+    first_login(c, reuse_scope="command")
+    o = c.login(tty="/dev/pts/7", rhost="192.0.2.1", conf=False)
+    expect_no_reuse(c, o)
+    check("differs in command" in o.stderr, "no debug line naming the command: %r" % o.stderr[-900:])
+
+
+@test
+def reuse_scope_command_same_command(c):
+    first_login(c, reuse_scope="command")
+    c.p.scenario.update(phone="approve")
+    o = c.login(tty="/dev/pts/7", conf=False)
+    check(o.code == "PAM_SUCCESS", "same command not reused: %s" % o.describe())
+    c.no_traffic()
+
+
+@test
+def reuse_scope_session_other_command(c):
+    # The default scope covers the caller's session, whatever the command.
+    first_login(c)
+    c.p.scenario.update(phone="approve")
+    o = c.login(tty="/dev/pts/7", rhost="192.0.2.1", conf=False)
+    check(o.code == "PAM_SUCCESS", "session scope not reused: %s" % o.describe())
+    c.no_traffic()
+
+
+@test
+def reuse_old_format_record(c):
+    first_login(c)
+    rec = records(c)[0]
+    # A record from before the caller was bound: refused, removed, a fresh request.
+    rec.write_text("v1 %d %s\n" % (int(time.clock_gettime(time.CLOCK_BOOTTIME) * 1000), "0" * 64))
+    o = c.login(tty="/dev/pts/7", conf=False)
+    expect_no_reuse(c, o)
+    check(not rec.exists(), "old record left in place")
+
+
 @test
 def reuse_other_tty(c):
     first_login(c)
@@ -573,7 +688,9 @@ def reuse_forged_record(c):
     first_login(c)
     rec = records(c)[0]
     # A fresh timestamp without the key: the MAC no longer matches.
-    rec.write_text("v1 %d %s\n" % (int(time.clock_gettime(time.CLOCK_BOOTTIME) * 1000), "0" * 64))
+    text = re.sub(r"^approved \d+$", "approved %d" % int(time.clock_gettime(time.CLOCK_BOOTTIME) * 1000),
+                  rec.read_text(), flags=re.M)
+    rec.write_text(re.sub(r"^mac [0-9a-f]{64}$", "mac " + "0" * 64, text, flags=re.M))
     o = c.login(tty="/dev/pts/7", conf=False)
     expect_no_reuse(c, o)
     check("MAC" in o.stderr, "no warning about the forged record")
@@ -583,8 +700,21 @@ def reuse_forged_record(c):
 def reuse_tampered_time(c):
     first_login(c)
     rec = records(c)[0]
-    v, ms, mac = rec.read_text().split()
-    rec.write_text("%s %d %s\n" % (v, int(ms) + 1, mac))
+    text = rec.read_text()
+    ms = re.search(r"^approved (\d+)$", text, re.M)
+    check(ms, "no approved line in %r" % text)
+    rec.write_text(text.replace(ms.group(0), "approved %d" % (int(ms.group(1)) + 1)))
+    expect_no_reuse(c, c.login(tty="/dev/pts/7", conf=False))
+
+
+@test
+def reuse_tampered_caller(c):
+    # Rewriting the caller in the record (same length) does not make it anyone's.
+    first_login(c)
+    rec = records(c)[0]
+    text = rec.read_text()
+    check("\nruid 0\n" in text, "no ruid line in %r" % text)
+    rec.write_text(text.replace("\nruid 0\n", "\nruid 1\n"))
     expect_no_reuse(c, c.login(tty="/dev/pts/7", conf=False))
 
 
