@@ -153,7 +153,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         return r;
     }
     vars = (struct template_vars){u->user, host_short, host_full, u->service, u->rhost, u->tty, code,
-                                  u->command};
+                                  u->command, u->target, u->command_full};
 
     r = template_expand(u->subject ? u->subject : cfg->subject, &vars, 0, &subject);
     if (r == RES_OK && (!*subject || strpbrk(subject, "\r\n"))) {

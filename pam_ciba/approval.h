@@ -20,6 +20,8 @@ struct approval_user {
     const char *tty;
     const char *subject; /* subject template from subject_map_file, or NULL: cfg->subject */
     const char *command; /* %C: what is being authorised (command.h), or NULL */
+    const char *target;  /* %U: whom sudo runs it as, or NULL */
+    const char *command_full; /* %F: the whole command, or NULL */
 };
 
 enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };

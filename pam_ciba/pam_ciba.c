@@ -244,9 +244,10 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     rhost = item_str(pamh, PAM_RHOST);
     tty = item_str(pamh, PAM_TTY);
     if (r == RES_OK) {
-        char command[COMMAND_MAX + 1];
-        struct approval_user u = {user, service, rhost, tty, NULL, command_of_self(command, sizeof(command))};
+        struct command_info cmd;
+        struct approval_user u = {user, service, rhost, tty, NULL, NULL, NULL, NULL};
         struct caller who;
+        char bound_command[sizeof(cmd.target) + COMMAND_FULL_MAX + 2];
         struct ui_ctx uctx = {pamh};
         struct approval_ui ui = {ui_info, ui_prompt_enter, ui_prompt_secret, &uctx};
         struct approval_env env = {NULL, NULL, &log, 0, !sole_thread};
@@ -257,6 +258,12 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 
         if (!sole_thread)
             log_msg(&log, LOG_DEBUG, "multi-threaded host: SIGINT and dumpable left alone, Ctrl-C does not end the wait");
+
+        /* From the running executable and sudo's own argument rules, not from argv[0]. */
+        command_of_self(&cmd);
+        u.command = cmd.text;
+        u.target = cmd.target;
+        u.command_full = cmd.full;
 
         /* Tokens and the client secret live in this process for a while: keep them out
          * of core dumps, and put the flag back so the host is unchanged afterwards. */
@@ -272,10 +279,13 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
             gate.session = session;
         if (cfg.reuse_window > 0 && caller_of_self(item_str(pamh, PAM_RUSER), &who) == RES_OK)
             gate.caller = &who;
-        /* A description as long as the room for it may have been cut: two commands could
-         * then look alike, so it binds no reuse. */
-        if (strlen(command) < COMMAND_MAX)
-            gate.command = command;
+        /* reuse_scope "command" binds the whole command and whom it runs as; a command
+         * that is not known for sure, or as long as the room for it (it may have been
+         * cut: two commands could then look alike), binds no reuse. */
+        if (cmd.certain && strlen(cmd.full) < COMMAND_FULL_MAX &&
+            snprintf(bound_command, sizeof(bound_command), "%s\n%s", cmd.target, cmd.full) <
+                (int)sizeof(bound_command))
+            gate.command = bound_command;
         if (r == RES_OK)
             r = gate_run(&cfg, &facts, &u, &ui, &env, &gate, &rep);
         user_groups_free(groups, facts.n_groups);

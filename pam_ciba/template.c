@@ -1,6 +1,7 @@
 /* Expands admin templates with login facts and makes binding messages provider-safe. */
 #include "template.h"
 #include "text.h"
+#include "command.h"
 
 #include <openssl/rand.h>
 #include <stdbool.h>
@@ -20,6 +21,8 @@ static const char *var_for(char c, const struct template_vars *v, bool *known)
     case 't': return v ? v->tty : NULL;
     case 'c': return v ? v->code : NULL;
     case 'C': return v ? v->command : NULL;
+    case 'U': return v ? v->target : NULL;
+    case 'F': return v ? v->command_full : NULL;
     default: *known = false; return NULL;
     }
 }
@@ -39,7 +42,7 @@ result template_check(const char *tmpl, char *why, size_t whylen)
         }
         var_for(*p, NULL, &known);
         if (!known) {
-            snprintf(why, whylen, "unknown escape %%%c (known: %%u %%h %%H %%s %%r %%t %%c %%C %%%%)", *p);
+            snprintf(why, whylen, "unknown escape %%%c (known: %%u %%h %%H %%s %%r %%t %%c %%C %%U %%F %%%%)", *p);
             return RES_CONFIG;
         }
     }
@@ -58,7 +61,7 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
         const char *piece;
         char *fact = NULL;
         size_t plen;
-        char lit[1];
+        char lit[1], *cut = NULL;
         if (*p == '%' && p[1]) {
             bool known;
             p++;
@@ -81,7 +84,21 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
                 }
                 text_sanitise(fact);
                 piece = fact;
-                plen = field_cap ? text_cut(fact, field_cap) : strlen(fact);
+                plen = strlen(fact);
+                if (field_cap && plen > field_cap && *p == 'C') {
+                    /* The command keeps its program and says how many words it lost. */
+                    if (!(cut = malloc(field_cap + 1))) {
+                        free(buf);
+                        free(fact);
+                        return RES_INTERNAL;
+                    }
+                    plen = command_cut(fact, field_cap, cut);
+                    plen = text_cut(cut, plen);
+                    piece = cut;
+                } else if (field_cap && plen > field_cap && *p != 'F') {
+                    /* %F is the uncut command (bounded by COMMAND_FULL_MAX where it is made). */
+                    plen = text_cut(fact, field_cap);
+                }
             }
         } else if (*p == '%') {
             free(buf);
@@ -99,6 +116,7 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
             if (!nb) {
                 free(buf);
                 free(fact);
+                free(cut);
                 return RES_INTERNAL;
             }
             buf = nb;
@@ -106,6 +124,7 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
         memcpy(buf + len, piece, plen);
         len += plen;
         free(fact);
+        free(cut);
     }
     buf[len] = '\0';
     *out = buf;

@@ -1,4 +1,4 @@
-/* Template expansion (%u %h %H %s %r %t %c %C %%) and binding-message sanitising. */
+/* Template expansion (%u %h %H %s %r %t %c %C %U %F %%) and binding-message sanitising. */
 #ifndef PAM_CIBA_TEMPLATE_H
 #define PAM_CIBA_TEMPLATE_H
 #include <stddef.h>
@@ -16,14 +16,18 @@ struct template_vars {
     const char *rhost;      /* %r */
     const char *tty;        /* %t */
     const char *code;       /* %c */
-    const char *command;    /* %C: the command being authorised (see command.h) */
+    const char *command;    /* %C: the command being authorised, short (see command.h) */
+    const char *target;     /* %U: whom sudo runs it as */
+    const char *command_full; /* %F: the whole command, for authorization_details */
 };
 
 /* RES_OK if every escape in tmpl is known; otherwise RES_CONFIG with why. */
 result template_check(const char *tmpl, char *why, size_t whylen);
 
-/* Expand tmpl. Each variable's value is cut to field_cap bytes (0 = no cap); a missing
- * variable expands to "". Returns a malloc'd string in *out. */
+/* Expand tmpl. Each variable's value is cut to field_cap bytes (0 = no cap), %C by
+ * command_cut() (whole words from the end, never the program), %F never (it is bounded
+ * where it is made: COMMAND_FULL_MAX); a missing variable
+ * expands to "". Returns a malloc'd string in *out. */
 result template_expand(const char *tmpl, const struct template_vars *v, size_t field_cap, char **out);
 
 /* Expand a binding-message template into out (BINDING_MESSAGE_MAX + 1 bytes) so that it

@@ -116,7 +116,7 @@ static struct config config(int prompt, const char *binding)
 static result run(int prompt, const char *service, const char *command, struct approval_report *rep)
 {
     struct config c = config(prompt, "web01 %s %u: %C #%c");
-    struct approval_user u = {"alice", service, NULL, "pts/1", NULL, command};
+    struct approval_user u = {"alice", service, NULL, "pts/1", NULL, command, NULL, NULL};
     struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL};
     struct approval_env env = {&tr, &clk, NULL, getuid(), false};
     return approval_run(&c, &u, &ui, &env, rep);

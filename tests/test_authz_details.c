@@ -12,7 +12,8 @@
 #include "authz_details.h"
 
 static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sudo", "10.0.0.5", "/dev/pts/3",
-                                          "K7QF", "/usr/bin/apt \"upgrade\" -y"};
+                                          "K7QF", "/usr/bin/apt \"upgrade\" -y", "root",
+                                          "/usr/bin/apt '\"upgrade\"' -y"};
 
 static void test_expands_values(void **state)
 {

@@ -12,7 +12,8 @@
 #include "template.h"
 
 static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sshd",
-                                          "192.0.2.7", "pts/3", "K7QF", "apt upgrade"};
+                                          "192.0.2.7", "pts/3", "K7QF", "apt upgrade", "root",
+                                          "apt upgrade"};
 
 static void expand_is(const char *tmpl, const char *want)
 {
@@ -34,7 +35,7 @@ static void test_expand_every_escape(void **state)
 
 static void test_expand_missing_and_capped(void **state)
 {
-    struct template_vars v = {"a-very-long-user-name", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    struct template_vars v = {"a-very-long-user-name", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     char *out = NULL;
     (void)state;
     assert_int_equal(template_expand("[%r][%t][%u]", &v, 0, &out), RES_OK);
@@ -56,7 +57,7 @@ static void test_check(void **state)
     assert_int_equal(template_check("100%", why, sizeof(why)), RES_CONFIG);
 }
 
-/* %C: a command is sanitised, and shortened before the code is lost. */
+/* %C: a command is sanitised, and shortened by whole words (counted) before the code is lost. */
 static void test_command_in_binding_message(void **state)
 {
     struct template_vars v = vars;
@@ -66,8 +67,7 @@ static void test_command_in_binding_message(void **state)
     v.command = "rm -rf /var/cache/apt/*.bin; echo \"done\" | tee /tmp/log && reboot --force now";
     assert_int_equal(binding_message_build("%h sudo %u: %C #%c", &v, out), RES_OK);
     assert_true(strlen(out) <= BINDING_MESSAGE_MAX);
-    assert_int_equal(strncmp(out, "web01 sudo alice: rm -rf _var_cache_apt__.bin_ echo _done_", 58), 0);
-    assert_string_equal(out + strlen(out) - 6, " #K7QF");
+    assert_string_equal(out, "web01 sudo alice: rm -rf _var_cache_apt__.bin_ +9 more #K7QF");
     for (const char *p = out; *p; p++)
         assert_non_null(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 +-_.,:#", *p));
     v.command = NULL;

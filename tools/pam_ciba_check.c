@@ -176,7 +176,8 @@ static bool show(const char *path, const struct config *cfg, const struct approv
         snprintf(hostfull, sizeof(hostfull), "%s", host);
     hostfull[sizeof(hostfull) - 1] = '\0';
     binding_code_generate(code);
-    vars = (struct template_vars){u->user, host, hostfull, u->service, u->rhost, u->tty, code, u->command};
+    vars = (struct template_vars){u->user, host, hostfull, u->service, u->rhost, u->tty, code, u->command,
+                                  u->target, u->command_full};
 
     printf("config:              %s: OK\n", path);
     printf("issuer:              %s\n", cfg->issuer);
@@ -238,7 +239,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const char *path = CONFIG_DEFAULT_PATH;
-    struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL};
+    struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL, NULL, NULL};
     char *mapped = NULL;
     struct logger log = {stderr_log, NULL, false};
     bool login = false, offline = false;
@@ -253,7 +254,7 @@ int main(int argc, char **argv)
         case 's': u.service = optarg; break;
         case 'r': u.rhost = optarg; break;
         case 't': u.tty = optarg; break;
-        case 'C': u.command = optarg; break;
+        case 'C': u.command = u.command_full = optarg; break;
         case 'd': log.debug = true; break;
         case 'o': offline = true; break;
         case 'h': usage(stdout); return 0;
