@@ -589,6 +589,23 @@ def t_sudo_approve(env):
     check(re.search(r"^root$", screen, re.M) and code == 0, "sudo did not run it (status %s):\n%s" % (code, screen))
 
 
+def t_sudo_forged_command(env):
+    """The command on the phone is the one sudo runs: argv[0] renamed (exec -a) and padding
+    hidden in an abbreviated option (--pro = --prompt) change nothing."""
+    env.stop_sshd()
+    sudo_setup(env)
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.as_user(
+        "bash -c \"exec -a apt-get sudo -k --pro \\\"apt upgrade              \\\" /usr/bin/id -un\""))
+    m, screen = env.tmux.wait_for(name, APPROVE_INFO)
+    binding = m.group(1)
+    check(re.fullmatch(r"%s sudo %s: _usr_bin_id -un #[A-Z2-9]{4}" % (re.escape(HOST), USER), binding),
+          "unexpected binding message %r" % binding)
+    env.provider.approve()
+    code, screen = env.tmux.wait_exit(name)
+    check(re.search(r"^root$", screen, re.M) and code == 0, "sudo did not run it (status %s):\n%s" % (code, screen))
+
+
 def t_sudo_deny(env):
     """Denied on the phone: sudo refuses (it retries like a wrong password; each try is a
     new request, each denied) and the command never runs."""
@@ -725,7 +742,7 @@ TESTS = [
     t_ssh_approval_only_approve, t_ssh_enter_first_then_approve, t_ssh_deny, t_ssh_no_answer,
     t_ssh_publickey_then_approval, t_ssh_publickey_then_approval_deny, t_ssh_publickey_required_first,
     t_ssh_password_then_approval, t_ssh_wrong_password_no_request,
-    t_sudo_approve, t_sudo_deny, t_sudo_ctrl_c,
+    t_sudo_approve, t_sudo_forged_command, t_sudo_deny, t_sudo_ctrl_c,
     t_login_approve, t_login_deny,
     t_check_tool_valid, t_check_tool_invalid, t_check_tool_login, t_check_tool_ctrl_c,
 ]
