@@ -6,10 +6,12 @@
 #include <cmocka.h>
 
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "authz_details.h"
+#include "command.h"
 
 static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sudo", "10.0.0.5", "/dev/pts/3",
                                           "K7QF", "/usr/bin/apt \"upgrade\" -y", "root",
@@ -88,6 +90,42 @@ static void test_field_cap(void **state)
     free(out);
 }
 
+/* %F is the whole command from a real description: every argument, quoted, never cut at 256. */
+static void test_full_command(void **state)
+{
+    struct template_vars v = vars;
+    struct command_info ci;
+    char argv[3000], *out = NULL;
+    size_t len = 0;
+    json_object *root, *o, *f;
+    (void)state;
+    len += (size_t)sprintf(argv + len, "sudo") + 1;
+    len += (size_t)sprintf(argv + len, "-u") + 1;
+    len += (size_t)sprintf(argv + len, "bob") + 1;
+    len += (size_t)sprintf(argv + len, "LD_PRELOAD=/tmp/x.so") + 1;
+    len += (size_t)sprintf(argv + len, "/usr/bin/apt") + 1;
+    for (int i = 0; i < 100; i++)
+        len += (size_t)sprintf(argv + len, "pkg%d", i) + 1;
+    len += (size_t)sprintf(argv + len, "a \"quoted\" arg") + 1;
+    command_describe("/usr/bin/sudo", argv, len, false, NULL, "alice", &ci);
+    v.command = ci.text;
+    v.target = ci.target;
+    v.command_full = ci.full;
+    assert_int_equal(authz_details_expand("[{\"type\":\"sudo\",\"command\":\"%F\",\"run_as\":\"%U\"}]", &v, &out),
+                     RES_OK);
+    root = json_tokener_parse(out);
+    assert_non_null(root);
+    o = json_object_array_get_idx(root, 0);
+    assert_true(json_object_object_get_ex(o, "command", &f));
+    assert_true(strlen(json_object_get_string(f)) > 256);
+    assert_int_equal(strncmp(json_object_get_string(f), "/usr/bin/apt +env:LD_PRELOAD=/tmp/x.so pkg0 ", 44), 0);
+    assert_non_null(strstr(json_object_get_string(f), "pkg99 'a \"quoted\" arg'"));
+    assert_true(json_object_object_get_ex(o, "run_as", &f));
+    assert_string_equal(json_object_get_string(f), "bob");
+    json_object_put(root);
+    free(out);
+}
+
 static void test_check(void **state)
 {
     char why[200];
@@ -120,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_member_names_not_expanded),
         cmocka_unit_test(test_hostile_values_stay_strings),
         cmocka_unit_test(test_field_cap),
+        cmocka_unit_test(test_full_command),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_literal_percent),
     };
