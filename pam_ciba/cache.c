@@ -1,31 +1,32 @@
 /* Provider document cache files: <dir>/<kind>-<sha256(url)>.json holding url, times and body. */
 #include "cache.h"
-#include "config.h"
 #include "json_util.h"
+#include "safe_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The directory must be ours alone: a directory others can write lets them plant entries. */
-static int dir_ok(const struct cache *c, int create)
+/* The directory (and every one above it) must be safe from others, or they could plant
+ * entries: safe_dir_open checks it, and entries are opened relative to its descriptor. */
+static int open_dir(const struct cache *c, int create)
 {
-    struct stat st;
+    char err[512];
+    int dfd;
 
-    if (lstat(c->dir, &st) != 0) {
-        if (!create || errno != ENOENT || mkdir(c->dir, 0700) != 0 || lstat(c->dir, &st) != 0)
-            return 0;
-    }
-    return S_ISDIR(st.st_mode) && st.st_uid == c->owner && !(st.st_mode & (S_IWGRP | S_IWOTH));
+    if (safe_dir_open(c->dir, c->owner, create ? SAFE_CREATE : 0, &dfd, err, sizeof(err)) != RES_OK)
+        return -1;
+    return dfd;
 }
 
-static int entry_path(const struct cache *c, const char *kind, const char *url, char *out, size_t outlen)
+static int entry_name(const char *kind, const char *url, char *out, size_t outlen)
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
@@ -35,25 +36,34 @@ static int entry_path(const struct cache *c, const char *kind, const char *url, 
         return 0;
     for (unsigned i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    return snprintf(out, outlen, "%s/%s-%s.json", c->dir, kind, hex) < (int)outlen;
+    return snprintf(out, outlen, "%s-%s.json", kind, hex) < (int)outlen;
 }
 
 result cache_get(const struct cache *c, const char *kind, const char *url, time_t now, int allow_expired,
                  char **body, time_t *fetched)
 {
-    char path[4096], err[256];
+    char name[256], err[512];
     char *text = NULL;
     size_t len = 0;
+    struct stat st;
     json_object *o = NULL, *v;
     const char *u, *b;
     int64_t f, e;
+    int dfd, fd;
     result r = RES_PROTOCOL;
 
     *body = NULL;
-    if (!dir_ok(c, 0) || !entry_path(c, kind, url, path, sizeof(path)))
+    if (!entry_name(kind, url, name, sizeof(name)) || (dfd = open_dir(c, 0)) < 0)
         return RES_PROTOCOL;
-    if (read_protected_file(path, c->owner, false, 2 * CACHE_MAX_DOC + 1024, &text, &len, err, sizeof(err)) != RES_OK)
+    r = safe_file_openat(dfd, c->dir, name, c->owner, 0, &fd, &st, err, sizeof(err));
+    close(dfd);
+    if (r != RES_OK)
         return RES_PROTOCOL;
+    r = safe_fd_read(fd, &st, name, 2 * CACHE_MAX_DOC + 1024, 0, &text, &len, err, sizeof(err));
+    close(fd);
+    if (r != RES_OK)
+        return RES_PROTOCOL;
+    r = RES_PROTOCOL;
     o = json_parse_object(text, len);
     u = json_get_str(o, "url");
     b = json_get_str(o, "body");
@@ -84,26 +94,33 @@ out:
 result cache_put(const struct cache *c, const char *kind, const char *url, const char *body, time_t now,
                  long ttl)
 {
-    char path[4096], tmp[4096];
+    char name[256], tmp[32];
+    unsigned char rnd[8];
     json_object *o;
     const char *text;
     size_t len, off = 0;
-    int fd;
+    int dfd, fd;
     result r = RES_PROTOCOL;
 
     if (ttl <= 0 || strlen(body) > CACHE_MAX_DOC)
         return RES_OK;
-    if (!dir_ok(c, 1) || !entry_path(c, kind, url, path, sizeof(path)) ||
-        snprintf(tmp, sizeof(tmp), "%s/.tmp-XXXXXX", c->dir) >= (int)sizeof(tmp))
+    if (!entry_name(kind, url, name, sizeof(name)) || RAND_bytes(rnd, sizeof(rnd)) != 1)
         return RES_PROTOCOL;
-    if (!(o = json_object_new_object()))
+    snprintf(tmp, sizeof(tmp), ".tmp-");
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(tmp + 5 + 2 * i, 3, "%02x", rnd[i]);
+    if ((dfd = open_dir(c, 1)) < 0)
+        return RES_PROTOCOL;
+    if (!(o = json_object_new_object())) {
+        close(dfd);
         return RES_INTERNAL;
+    }
     json_object_object_add(o, "url", json_object_new_string(url));
     json_object_object_add(o, "fetched", json_object_new_int64((int64_t)now));
     json_object_object_add(o, "expires", json_object_new_int64((int64_t)now + ttl));
     json_object_object_add(o, "body", json_object_new_string(body));
     text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-    fd = text ? mkstemp(tmp) : -1;
+    fd = text ? openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
     if (fd < 0)
         goto out;
     if (fchmod(fd, 0644) != 0)
@@ -122,15 +139,16 @@ result cache_put(const struct cache *c, const char *kind, const char *url, const
         goto fail;
     }
     fd = -1;
-    if (rename(tmp, path) != 0)
+    if (renameat(dfd, tmp, dfd, name) != 0)
         goto fail;
     r = RES_OK;
     goto out;
 fail:
     if (fd >= 0)
         close(fd);
-    unlink(tmp);
+    unlinkat(dfd, tmp, 0);
 out:
     json_object_put(o);
+    close(dfd);
     return r;
 }

@@ -4,6 +4,7 @@
 #include "json_util.h"
 #include "message.h"
 #include "policy.h"
+#include "safe_file.h"
 #include "template.h"
 #include "wipe.h"
 
@@ -172,6 +173,9 @@ void config_free(struct config *cfg)
     wipe_free_str(cfg->client_secret);
     wipe_free_str(cfg->private_key_pem);
     wipe_free_str(cfg->tls_client_key_pem);
+    free(cfg->ca_file_pem);
+    free(cfg->tls_client_cert_pem);
+    free(cfg->pin_hashes);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (keys[i].type == KEY_STRING) {
             char **p = (char **)((char *)cfg + keys[i].offset);
@@ -182,116 +186,6 @@ void config_free(struct config *cfg)
         }
     }
     config_defaults(cfg);
-}
-
-static result open_checked(const char *path, uid_t trusted_uid, bool secret, int *fd_out,
-                           struct stat *st, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
-
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return RES_CONFIG;
-    }
-    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        goto refuse;
-    }
-    if (st->st_uid != trusted_uid) {
-        snprintf(err, errlen, "%s: owned by uid %u, must be owned by uid %u (fix: chown %u %s)",
-                 path, (unsigned)st->st_uid, (unsigned)trusted_uid, (unsigned)trusted_uid, path);
-        goto refuse;
-    }
-    if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, errlen, "%s: writable by group or others (fix: chmod go-w %s)", path, path);
-        goto refuse;
-    }
-    if (secret && (st->st_mode & (S_IRGRP | S_IROTH))) {
-        snprintf(err, errlen, "%s: holds a secret but is readable by group or others (fix: chmod 600 %s)",
-                 path, path);
-        goto refuse;
-    }
-    *fd_out = fd;
-    return RES_OK;
-refuse:
-    close(fd);
-    return RES_CONFIG;
-}
-
-static result read_checked(const char *path, uid_t trusted_uid, bool secret, size_t max,
-                           char **out, size_t *outlen, mode_t *mode, char *err, size_t errlen)
-{
-    struct stat st;
-    int fd;
-    char *buf = NULL;
-    size_t len = 0;
-    result r = open_checked(path, trusted_uid, secret, &fd, &st, err, errlen);
-
-    if (r != RES_OK)
-        return r;
-    if ((size_t)st.st_size > max) {
-        snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
-        r = RES_CONFIG;
-        goto out;
-    }
-    buf = calloc(1, max + 1);
-    if (!buf) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        r = RES_INTERNAL;
-        goto out;
-    }
-    /* Read up to max+1 bytes: the file may grow between fstat and read. */
-    for (;;) {
-        ssize_t n = read(fd, buf + len, max + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-            r = RES_CONFIG;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > max) {
-            snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
-            r = RES_CONFIG;
-            goto out;
-        }
-    }
-    if (memchr(buf, '\0', len)) {
-        snprintf(err, errlen, "%s: contains a NUL byte", path);
-        r = RES_CONFIG;
-        goto out;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    buf = NULL;
-    if (outlen)
-        *outlen = len;
-    if (mode)
-        *mode = st.st_mode;
-out:
-    wipe_free(buf, max + 1);
-    close(fd);
-    return r;
-}
-
-result stat_protected_file(const char *path, uid_t trusted_uid, bool secret, struct stat *st,
-                           char *err, size_t errlen)
-{
-    int fd;
-    result r = open_checked(path, trusted_uid, secret, &fd, st, err, errlen);
-
-    if (r == RES_OK)
-        close(fd);
-    return r;
-}
-
-result read_protected_file(const char *path, uid_t trusted_uid, bool secret, size_t max,
-                           char **out, size_t *outlen, char *err, size_t errlen)
-{
-    return read_checked(path, trusted_uid, secret, max, out, outlen, NULL, err, errlen);
 }
 
 /* libconfig 1.5 cannot disable @include; an include would bypass our permission checks. */
@@ -567,8 +461,8 @@ static result finish(struct config *cfg, struct errs *e, uid_t trusted_uid, mode
         char *buf = NULL;
         size_t len = 0;
         char ferr[512];
-        if (read_protected_file(cfg->client_secret_file, trusted_uid, true, SECRET_MAX_FILE_SIZE,
-                                &buf, &len, ferr, sizeof(ferr)) != RES_OK) {
+        if (safe_file_read(cfg->client_secret_file, trusted_uid, SAFE_SECRET, SECRET_MAX_FILE_SIZE, &buf, &len,
+                           NULL, ferr, sizeof(ferr)) != RES_OK) {
             FAIL("client_secret_file", "%s", ferr);
         } else {
             while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
@@ -591,8 +485,8 @@ static result finish(struct config *cfg, struct errs *e, uid_t trusted_uid, mode
         char ferr[512];
         if (!cfg->private_key_file)
             FAIL("private_key_file", "required for client_auth = \"private_key_jwt\"");
-        else if (read_protected_file(cfg->private_key_file, trusted_uid, true, KEY_MAX_FILE_SIZE,
-                                     &cfg->private_key_pem, NULL, ferr, sizeof(ferr)) != RES_OK)
+        else if (safe_file_read(cfg->private_key_file, trusted_uid, SAFE_SECRET, KEY_MAX_FILE_SIZE,
+                                &cfg->private_key_pem, NULL, NULL, ferr, sizeof(ferr)) != RES_OK)
             FAIL("private_key_file", "%s", ferr);
         else if (!private_key_usable(cfg->private_key_pem))
             FAIL("private_key_file", "%s is not a PEM RSA (>= 2048 bits), EC P-256/P-384 or Ed25519 private key",
@@ -603,12 +497,13 @@ static result finish(struct config *cfg, struct errs *e, uid_t trusted_uid, mode
         char ferr[512];
         if (!cfg->tls_client_cert)
             FAIL("tls_client_cert", "required for client_auth = \"tls_client_auth\"");
-        else if (access(cfg->tls_client_cert, R_OK) != 0)
-            FAIL("tls_client_cert", "%s is not readable", cfg->tls_client_cert);
+        else if (safe_file_read(cfg->tls_client_cert, trusted_uid, 0, KEY_MAX_FILE_SIZE, &cfg->tls_client_cert_pem,
+                                &cfg->tls_client_cert_len, NULL, ferr, sizeof(ferr)) != RES_OK)
+            FAIL("tls_client_cert", "%s", ferr);
         if (!cfg->tls_client_key)
             FAIL("tls_client_key", "required for client_auth = \"tls_client_auth\"");
-        else if (read_protected_file(cfg->tls_client_key, trusted_uid, true, KEY_MAX_FILE_SIZE,
-                                     &cfg->tls_client_key_pem, NULL, ferr, sizeof(ferr)) != RES_OK)
+        else if (safe_file_read(cfg->tls_client_key, trusted_uid, SAFE_SECRET, KEY_MAX_FILE_SIZE,
+                                &cfg->tls_client_key_pem, NULL, NULL, ferr, sizeof(ferr)) != RES_OK)
             FAIL("tls_client_key", "%s", ferr);
         break;
     }
@@ -655,8 +550,13 @@ static result finish(struct config *cfg, struct errs *e, uid_t trusted_uid, mode
         FAIL("subject", "%s", detail);
     if (template_check(cfg->binding_message, detail, sizeof(detail)) != RES_OK)
         FAIL("binding_message", "%s", detail);
-    if (cfg->ca_file && access(cfg->ca_file, R_OK) != 0)
-        FAIL("ca_file", "%s is not readable", cfg->ca_file);
+    if (cfg->ca_file) {
+        /* Read here, from the checked descriptor: libcurl gets the bytes, never the path. */
+        char ferr[512];
+        if (safe_file_read(cfg->ca_file, trusted_uid, 0, CA_MAX_FILE_SIZE, &cfg->ca_file_pem, &cfg->ca_file_len, NULL,
+                           ferr, sizeof(ferr)) != RES_OK)
+            FAIL("ca_file", "%s", ferr);
+    }
     return RES_OK;
 }
 
@@ -683,11 +583,37 @@ static bool is_pin_hashes(const char *p)
     return true;
 }
 
-/* Checks for the policy, mapping, reuse, message and network keys. */
-static result finish_policy(struct config *cfg, struct errs *e)
+/* "sha256//BASE64" of the SubjectPublicKeyInfo in a PEM or DER public key file: what
+ * libcurl would compute from the file, computed from bytes we read safely. */
+static char *pin_of_key(const char *data, size_t len)
 {
-    char detail[256];
-    struct stat st;
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+    const unsigned char *p = (const unsigned char *)data;
+    unsigned char *der = NULL, md[32];
+    unsigned char b64[45];
+    char *out = NULL;
+    int derlen;
+
+    if (!pk && (pk = d2i_PUBKEY(NULL, &p, (long)len)) && p != (const unsigned char *)data + len) {
+        EVP_PKEY_free(pk); /* DER followed by other bytes: not one key */
+        pk = NULL;
+    }
+    derlen = pk ? i2d_PUBKEY(pk, &der) : -1;
+    if (derlen > 0 && EVP_Digest(der, (size_t)derlen, md, NULL, EVP_sha256(), NULL) == 1 &&
+        EVP_EncodeBlock(b64, md, sizeof(md)) == 44 && (out = malloc(8 + 44 + 1)))
+        snprintf(out, 8 + 44 + 1, "sha256//%s", (const char *)b64);
+    OPENSSL_free(der);
+    EVP_PKEY_free(pk);
+    BIO_free(bio);
+    ERR_clear_error();
+    return out;
+}
+
+/* Checks for the policy, mapping, reuse, message and network keys. */
+static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_uid)
+{
+    char detail[256], ferr[512];
 
     if (cfg->subject_map_file) {
         if (cfg->subject_map_file[0] != '/')
@@ -738,15 +664,27 @@ static result finish_policy(struct config *cfg, struct errs *e)
         FAIL("https_proxy", "must be an http://, https:// or socks5h:// URL");
     if (cfg->no_proxy && (!*cfg->no_proxy || strpbrk(cfg->no_proxy, " \t\r\n")))
         FAIL("no_proxy", "must be a comma-separated list of host names or addresses, without spaces");
-    if (cfg->ca_path && (stat(cfg->ca_path, &st) != 0 || !S_ISDIR(st.st_mode) || access(cfg->ca_path, R_OK | X_OK) != 0))
-        FAIL("ca_path", "%s is not a readable directory", cfg->ca_path);
+    /* libcurl keeps ca_path as a path (OpenSSL loads hashed names lazily): check the
+     * directory and everything in it now. */
+    if (cfg->ca_path && safe_ca_dir_check(cfg->ca_path, trusted_uid, ferr, sizeof(ferr)) != RES_OK)
+        FAIL("ca_path", "%s", ferr);
     if (cfg->pinned_public_key) {
         const char *p = cfg->pinned_public_key;
         if (strncmp(p, "sha256//", 8) == 0) {
             if (!is_pin_hashes(p))
                 FAIL("pinned_public_key", "must be \"sha256//BASE64\" hashes separated by ';', or a key file path");
-        } else if (p[0] != '/' || access(p, R_OK) != 0) {
-            FAIL("pinned_public_key", "%s is not a readable absolute path (or use sha256//BASE64)", p);
+            else if (!(cfg->pin_hashes = strdup(p)))
+                return RES_INTERNAL;
+        } else {
+            /* A key file becomes its hash here, so libcurl never opens it by name. */
+            char *key = NULL;
+            size_t len = 0;
+            if (safe_file_read(p, trusted_uid, SAFE_BINARY, KEY_MAX_FILE_SIZE, &key, &len, NULL, ferr,
+                               sizeof(ferr)) != RES_OK)
+                FAIL("pinned_public_key", "%s (or use sha256//BASE64)", ferr);
+            else if (!(cfg->pin_hashes = pin_of_key(key, len)))
+                FAIL("pinned_public_key", "%s is not a PEM or DER public key", p);
+            free(key);
         }
     }
     return RES_OK;
@@ -767,7 +705,7 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
                        char *err, size_t errlen)
 {
     char *text = NULL, msg[1280];
-    mode_t mode = 0;
+    struct stat st;
     config_t lc;
     config_setting_t *root;
     int inc_line = 0;
@@ -775,7 +713,7 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
     result r;
 
     config_defaults(cfg);
-    r = read_checked(path, trusted_uid, false, CONFIG_MAX_FILE_SIZE, &text, NULL, &mode, msg, sizeof(msg));
+    r = safe_file_read(path, trusted_uid, 0, CONFIG_MAX_FILE_SIZE, &text, NULL, &st, msg, sizeof(msg));
     if (r != RES_OK) {
         report(&e, msg);
         return r;
@@ -811,9 +749,9 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
             goto out;
         }
     }
-    r = finish(cfg, &e, trusted_uid, mode);
+    r = finish(cfg, &e, trusted_uid, st.st_mode);
     if (r == RES_OK)
-        r = finish_policy(cfg, &e);
+        r = finish_policy(cfg, &e, trusted_uid);
     if (r == RES_OK && e.count > 0)
         r = RES_CONFIG;
 out:

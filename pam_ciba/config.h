@@ -11,6 +11,7 @@
 #define CONFIG_MAX_FILE_SIZE (256 * 1024)
 #define SECRET_MAX_FILE_SIZE 4096
 #define KEY_MAX_FILE_SIZE (64 * 1024)
+#define CA_MAX_FILE_SIZE (4 * 1024 * 1024)
 #define CACHE_DEFAULT_DIR "/var/cache/pam_ciba"
 
 enum client_auth {
@@ -46,6 +47,8 @@ struct config {
     char *binding_message;        /* template */
     int prompt;                   /* enum prompt_mode */
     char *ca_file;
+    char *ca_file_pem;            /* ca_file's bytes, read through safe_file: libcurl never opens it */
+    size_t ca_file_len;
     int connect_timeout;          /* seconds, per HTTP request */
     int request_timeout;          /* seconds, per HTTP request */
     int max_wait;                 /* seconds, whole login */
@@ -61,6 +64,8 @@ struct config {
     char *key_id;
     char *private_key_pem;        /* loaded from private_key_file; secret: wiped on free */
     char *tls_client_cert;        /* tls_client_auth */
+    char *tls_client_cert_pem;    /* its bytes, read through safe_file */
+    size_t tls_client_cert_len;
     char *tls_client_key;
     char *tls_client_key_pem;     /* loaded from tls_client_key; secret: wiped on free */
     char *acr_values;
@@ -84,12 +89,14 @@ struct config {
     char *ca_path;
     int tls_min_version;          /* enum tls_min */
     char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
+    char *pin_hashes;             /* what libcurl gets: pinned_public_key's hashes, or the key file's hash */
     int failmode;                 /* enum failmode */
 };
 
-/* Load and validate path. Files must be regular, owned by trusted_uid (root for the
- * module) and not writable by group/others; a file holding a secret must also not be
- * readable by group/others. On failure returns RES_CONFIG with "file:line: key: why"
+/* Load and validate path. Every file it names (and path itself) is opened through
+ * safe_file.h: regular, owned by trusted_uid (root for the module), not writable by
+ * group/others, in directories only root or trusted_uid can change; a file holding a
+ * secret must also not be readable by group/others. On failure returns RES_CONFIG with "file:line: key: why"
  * in err. cfg is always safe to pass to config_free afterwards. */
 result config_load(const char *path, uid_t trusted_uid, struct config *cfg, char *err, size_t errlen);
 
@@ -105,15 +112,5 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
 void config_defaults(struct config *cfg);
 
 void config_free(struct config *cfg);
-
-/* Read a whole file that is owned by trusted_uid, not group/other writable and, when
- * secret is set, not group/other readable; at most max bytes. Returns RES_OK and a
- * NUL-terminated malloc'd buffer (wipe it if secret), or RES_CONFIG with the reason. */
-result read_protected_file(const char *path, uid_t trusted_uid, bool secret, size_t max,
-                           char **out, size_t *outlen, char *err, size_t errlen);
-
-/* Like read_protected_file but only opens and checks path; fills *st. */
-result stat_protected_file(const char *path, uid_t trusted_uid, bool secret, struct stat *st,
-                           char *err, size_t errlen);
 
 #endif

@@ -201,18 +201,21 @@ struct http_client *http_client_new(const struct http_options *opts)
     if (c->opts.pinned_public_key)
         curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->opts.pinned_public_key);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "pam_ciba/" PACKAGE_VERSION);
-    if (c->opts.ca_file) {
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->opts.ca_file);
-        curl_easy_setopt(h, CURLOPT_PROXY_CAINFO, c->opts.ca_file);
+    if (c->opts.ca_pem) {
+        /* Copied by libcurl (COPY): public bytes, and the config may be freed first. */
+        struct curl_blob ca = {(void *)c->opts.ca_pem, c->opts.ca_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+        curl_easy_setopt(h, CURLOPT_PROXY_CAINFO_BLOB, &ca);
     } else if (!c->opts.ca_path) {
         /* ca_path replaces libcurl's built-in directory: then the bundle must stay. */
         prefer_ca_directory(h);
     }
-    if (c->opts.client_cert_file && c->opts.client_key_pem) {
+    if (c->opts.client_cert_pem && c->opts.client_key_pem) {
         /* The key stays in our (wiped) memory: NOCOPY keeps curl from holding a copy. */
         struct curl_blob key = {(void *)c->opts.client_key_pem, strlen(c->opts.client_key_pem),
                                 CURL_BLOB_NOCOPY};
-        curl_easy_setopt(h, CURLOPT_SSLCERT, c->opts.client_cert_file);
+        struct curl_blob cert = {(void *)c->opts.client_cert_pem, c->opts.client_cert_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
         curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
         curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
         curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
@@ -223,7 +226,8 @@ struct http_client *http_client_new(const struct http_options *opts)
 void http_options_from_config(const struct config *cfg, struct http_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->ca_file = cfg->ca_file;
+    o->ca_pem = cfg->ca_file_pem;
+    o->ca_pem_len = cfg->ca_file_len;
     o->connect_timeout = cfg->connect_timeout;
     o->request_timeout = cfg->request_timeout;
     o->http_proxy = cfg->http_proxy;
@@ -232,9 +236,10 @@ void http_options_from_config(const struct config *cfg, struct http_options *o)
     o->proxy_from_env = cfg->proxy_from_env;
     o->ca_path = cfg->ca_path;
     o->tls_min_version = cfg->tls_min_version;
-    o->pinned_public_key = cfg->pinned_public_key;
+    o->pinned_public_key = cfg->pin_hashes;
     if (cfg->client_auth == CLIENT_AUTH_TLS_CLIENT_AUTH) {
-        o->client_cert_file = cfg->tls_client_cert;
+        o->client_cert_pem = cfg->tls_client_cert_pem;
+        o->client_cert_pem_len = cfg->tls_client_cert_len;
         o->client_key_pem = cfg->tls_client_key_pem;
     }
 }

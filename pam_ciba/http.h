@@ -33,20 +33,24 @@ struct transport {
 };
 
 struct http_options {
-    const char *ca_file;  /* extra trust anchor file, or NULL for the system store */
+    /* Trust anchors and certificates as bytes read through safe_file (config.c), so libcurl
+     * never opens a file we trust by name. */
+    const char *ca_pem;   /* ca_file's bytes, or NULL for the system store */
+    size_t ca_pem_len;
     long connect_timeout; /* seconds */
     long request_timeout; /* seconds, whole request */
     size_t max_body;      /* bytes; 0 = HTTP_MAX_BODY */
-    const char *client_cert_file; /* tls_client_auth: PEM certificate, or NULL */
+    const char *client_cert_pem;  /* tls_client_auth: PEM certificate bytes, or NULL */
+    size_t client_cert_pem_len;
     const char *client_key_pem;   /* tls_client_auth: PEM private key in memory, or NULL */
     /* Network policy (issue 8); zero/NULL keeps the defaults. */
     const char *http_proxy;        /* proxy for http:// URLs */
     const char *https_proxy;       /* proxy for https:// URLs (every provider URL) */
     const char *no_proxy;          /* CURLOPT_NOPROXY list */
     bool proxy_from_env;           /* let libcurl read *_proxy variables */
-    const char *ca_path;           /* hashed CA directory */
+    const char *ca_path;           /* hashed CA directory, checked entry by entry at config load */
     int tls_min_version;           /* enum tls_min */
-    const char *pinned_public_key; /* CURLOPT_PINNEDPUBLICKEY */
+    const char *pinned_public_key; /* CURLOPT_PINNEDPUBLICKEY: "sha256//..." hashes only */
     /* The login's deadline (issue 11), CLOCK_MONOTONIC seconds; 0 = none. No request
      * starts at or after start_by, and every request's timeouts are cut to end_by. */
     double start_by;

@@ -1,5 +1,6 @@
 /* Reuse records: HMAC-SHA256 under a root-only random key, bound to caller, target, service, tty, session. */
 #include "reuse.h"
+#include "safe_file.h"
 #include "wipe.h"
 
 #include <dirent.h>
@@ -353,48 +354,32 @@ static void to_hex(const unsigned char *b, size_t n, char *out)
 }
 
 /* Open dir (creating it when asked) and insist it is a real directory owned by the
- * store owner that nobody else can enter: records are only as safe as this directory. */
+ * store owner that nobody else can enter, below directories nobody else can change:
+ * records are only as safe as this directory. */
 static result open_dir(const struct reuse_store *s, bool create, int *dfd, char *why, size_t whylen)
 {
     const char *dir = s->dir ? s->dir : REUSE_DEFAULT_DIR;
-    struct stat st;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    result r = safe_dir_open(dir, s->owner, SAFE_SECRET | (create ? SAFE_CREATE : 0), dfd, why, whylen);
 
-    if (fd < 0 && errno == ENOENT && create) {
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            snprintf(why, whylen, "cannot create %s: %s", dir, strerror(errno));
-            return RES_CONFIG;
-        }
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (r == RES_CONFIG && errno == ENOENT && !create) {
+        snprintf(why, whylen, "%s: no reuse directory yet", dir);
+        return RES_DENIED;
     }
-    if (fd < 0) {
-        snprintf(why, whylen, "%s: %s", dir, errno == ENOENT ? "no reuse directory yet" : strerror(errno));
-        return errno == ENOENT ? RES_DENIED : RES_CONFIG;
-    }
-    if (fstat(fd, &st) != 0 || st.st_uid != s->owner || (st.st_mode & 077) != 0) {
-        snprintf(why, whylen, "%s must be a directory owned by uid %u with mode 0700", dir, (unsigned)s->owner);
-        close(fd);
-        return RES_CONFIG;
-    }
-    *dfd = fd;
-    return RES_OK;
+    return r;
 }
 
 /* A file in the directory that is regular, owned by the owner, not accessible to others. */
 static int open_owned(int dfd, const char *name, const struct reuse_store *s, struct stat *st, bool *unsafe)
 {
-    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    char err[512];
+    int fd;
 
+    if (safe_file_openat(dfd, s->dir ? s->dir : REUSE_DEFAULT_DIR, name, s->owner, SAFE_SECRET | SAFE_BINARY, &fd,
+                         st, err, sizeof(err)) != RES_OK) {
+        *unsafe = errno != ENOENT;
+        return -1;
+    }
     *unsafe = false;
-    if (fd < 0) {
-        *unsafe = errno == ELOOP;
-        return -1;
-    }
-    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_uid != s->owner || (st->st_mode & 077) != 0) {
-        *unsafe = true;
-        close(fd);
-        return -1;
-    }
     return fd;
 }
 

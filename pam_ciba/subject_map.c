@@ -1,11 +1,13 @@
 /* Parses and caches subject_map_file; lookups are a binary search on the sorted table. */
 #include "subject_map.h"
 #include "config.h"
+#include "safe_file.h"
 #include "template.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct entry {
     char *user;
@@ -195,11 +197,12 @@ result subject_map_lookup(struct subject_map_cache *c, const char *path, uid_t t
                           char **tmpl, char *err, size_t errlen)
 {
     struct stat st;
+    int fd = -1;
     result r;
 
     *tmpl = NULL;
     pthread_mutex_lock(&c->lock);
-    r = stat_protected_file(path, trusted_uid, false, &st, err, errlen);
+    r = safe_file_open(path, trusted_uid, 0, &fd, &st, err, errlen);
     if (r != RES_OK) {
         subject_map_cache_clear(c);
         goto out;
@@ -208,9 +211,8 @@ result subject_map_lookup(struct subject_map_cache *c, const char *path, uid_t t
         char *text = NULL;
         struct subject_map *m = NULL;
         subject_map_cache_clear(c);
-        /* The file may change between the stat above and this read: then the next
-         * lookup sees a different identity and parses it again. */
-        r = read_protected_file(path, trusted_uid, false, SUBJECT_MAP_MAX_FILE, &text, NULL, err, errlen);
+        /* Parsed from the descriptor just checked: the identity cached is what was read. */
+        r = safe_fd_read(fd, &st, path, SUBJECT_MAP_MAX_FILE, 0, &text, NULL, err, errlen);
         if (r == RES_OK)
             r = subject_map_parse(path, text, &m, err, errlen);
         free(text);
@@ -228,6 +230,8 @@ result subject_map_lookup(struct subject_map_cache *c, const char *path, uid_t t
     }
     r = subject_map_find(c->map, user, tmpl);
 out:
+    if (fd >= 0)
+        close(fd);
     pthread_mutex_unlock(&c->lock);
     return r;
 }

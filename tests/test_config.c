@@ -141,7 +141,7 @@ static void test_errors_name_file_line_key(void **state)
     expect_error(BASE "issuer = \"https://dup/\";\n", "syntax error");
     expect_error("issuer = \"https://t/\"\nclient_id = ;\n", ":2: syntax error");
     expect_error("@include \"/etc/passwd\"\n" BASE, ":1: @include is not allowed");
-    expect_error(BASE "ca_file = \"/nonexistent/ca.pem\";\n", "ca_file: /nonexistent/ca.pem is not readable");
+    expect_error(BASE "ca_file = \"/nonexistent/ca.pem\";\n", "ca_file: /nonexistent/ca.pem: cannot open");
     expect_error(BASE "discovery = 1;\n", "discovery: must be true or false");
     expect_error(BASE "id_token_algs = \"RS256\";\n", "id_token_algs: must be a non-empty list");
     expect_error(BASE "id_token_algs = [];\n", "id_token_algs: must be a non-empty list");
