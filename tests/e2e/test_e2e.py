@@ -28,7 +28,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "servers"))
+sys.path.insert(0, str(REPO / "tests" / "lib"))
 import ciba_provider  # noqa: E402
+from sandbox import (Failure, Namespace, Skip, Tmux, check, free_ids, free_port,  # noqa: E402
+                     private_etc, run, snippet_lines, user_command)
 
 BUILD = Path(os.environ.get("BUILD", REPO / "build"))
 PAM_SO = Path(os.environ.get("PAM_CIBA_SO", BUILD / "pam_ciba" / ".libs" / "pam_ciba.so")).resolve()
@@ -43,157 +46,6 @@ TOOLS = ["tmux", "unshare", "nsenter", "setpriv", "ssh", "ssh-keygen", "/usr/sbi
          "sudo", "login", "openssl"]
 MAX_WAIT = 8          # seconds: the "no answer" tests wait this long
 SCREEN_LOG = []       # (title, screen) pairs printed at the end with -v, first always
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, why):
-    if not cond:
-        raise Failure(why)
-
-
-def run(argv, **kw):
-    kw.setdefault("check", True)
-    kw.setdefault("capture_output", True)
-    kw.setdefault("timeout", 60)
-    return subprocess.run(argv, **kw)
-
-
-class Namespace:
-    """A private mount namespace, held open by a sleeping process; commands enter it."""
-
-    def __init__(self, tmp):
-        self.proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--",
-                                      "sleep", "86400"])
-        deadline = time.monotonic() + 5
-        mine = os.readlink("/proc/self/ns/mnt")
-        while time.monotonic() < deadline:
-            try:
-                if os.readlink("/proc/%d/ns/mnt" % self.proc.pid) != mine:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.02)
-        else:
-            raise Skip("unshare --mount did not give a new mount namespace")
-        self.pid = self.proc.pid
-
-    def argv(self, cmd):
-        return ["nsenter", "-t", str(self.pid), "-m", "--"] + list(cmd)
-
-    def sh(self, script):
-        return run(self.argv(["sh", "-euc", script]))
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
-
-
-class Tmux:
-    """One tmux server on a private socket; each test uses its own session (a terminal)."""
-
-    def __init__(self, tmp):
-        self.sock = str(tmp / "tmux.sock")
-        self.dir = tmp
-        self.n = 0
-
-    def cmd(self, *args, **kw):
-        return run(["tmux", "-S", self.sock] + list(args), **kw)
-
-    def start(self, shell_command, width=160, height=50, wrap=True):
-        """A new terminal running shell_command. wrap: a small sh script runs it in the
-        foreground and records its exit status in a file; the script survives Ctrl-C with a
-        trap *handler* (not an ignore, which the program would inherit), so SIGINT reaches
-        the program exactly as from an interactive shell. wrap=False: exec it directly
-        (login wants to be the session leader)."""
-        if self.n == 0:
-            # A keeper session holds the server; dead panes stay readable.
-            self.cmd("new-session", "-d", "-s", "keeper", "sleep 86400", ";",
-                     "set-option", "-g", "remain-on-exit", "on")
-        self.n += 1
-        name = "t%d" % self.n
-        status = self.dir / ("%s.status" % name)
-        if wrap:
-            script = self.dir / ("%s.sh" % name)
-            script.write_text("trap : INT\n%s\necho $? > %s.tmp && mv %s.tmp %s\n"
-                              % (shell_command, status, status, status))
-            command = "exec /bin/sh %s" % script
-        else:
-            command = "exec " + shell_command
-        self.cmd("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), command)
-        return name
-
-    def status(self, name):
-        """None while the program runs; its exit status once it ended."""
-        f = self.dir / ("%s.status" % name)
-        if f.exists():
-            return int(f.read_text().strip())
-        return None
-
-    def wait_exit(self, name, timeout=15.0):
-        """Wait until the program ends; returns (status, screen)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            st = self.status(name)
-            if st is not None:
-                return st, self.screen(name)
-            if time.monotonic() > deadline:
-                raise Failure("still running after %.0fs; screen:\n%s" % (timeout, self.screen(name).rstrip()))
-            time.sleep(0.02)
-
-    def screen(self, name):
-        r = self.cmd("capture-pane", "-p", "-J", "-S", "-200", "-t", name, check=False)
-        return r.stdout.decode("utf-8", "replace")
-
-    def keys(self, name, *keys):
-        self.cmd("send-keys", "-t", name, *keys)
-
-    def wait_for(self, name, pattern, timeout=15.0):
-        """Poll the screen until pattern (a regex) appears; returns (match, screen)."""
-        deadline = time.monotonic() + timeout
-        rx = re.compile(pattern)
-        while True:
-            s = self.screen(name)
-            m = rx.search(s)
-            if m:
-                return m, s
-            if time.monotonic() > deadline:
-                raise Failure("timed out after %.0fs waiting for %r; screen:\n%s" % (timeout, pattern, s.rstrip()))
-            time.sleep(0.05)
-
-    def kill(self, name):
-        self.cmd("kill-session", "-t", name, check=False)
-
-    def kill_all(self):
-        """End every terminal of the last test, so nothing it started acts in the next."""
-        for n in range(1, self.n + 1):
-            self.kill("t%d" % n)
-
-    def close(self):
-        self.cmd("kill-server", check=False)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def snippet_lines(path, prefix):
-    """The active (non-comment) lines of an etc/ snippet that start with prefix."""
-    out = []
-    for line in Path(path).read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#") and line.split()[0].startswith(prefix):
-            out.append(line)
-    return out
 
 
 class Env:
@@ -230,21 +82,11 @@ class Env:
         self.provider.start()
 
         # The test user, in private copies of the account files.
-        self.uid = self._free_id()
+        self.uid = free_ids(1)[0]
         self.home = t / "home" / USER
         (self.home / ".ssh").mkdir(parents=True)
         etc = t / "etc"
-        etc.mkdir()
-        shutil.copytree("/etc/pam.d", etc / "pam.d", symlinks=True)
-        pwhash = run(["openssl", "passwd", "-6", "-stdin"], input=PASSWORD.encode()).stdout.decode().strip()
-        for name, line in (("passwd", "%s:x:%d:%d:pam_ciba e2e:%s:/bin/sh\n" % (USER, self.uid, self.uid, self.home)),
-                           ("group", "%s:x:%d:\n" % (USER, self.uid)),
-                           ("shadow", "%s:%s:19000:0:99999:7:::\n" % (USER, pwhash))):
-            text = Path("/etc", name).read_text()
-            (etc / name).write_text(text + ("" if text.endswith("\n") else "\n") + line)
-            shutil.copymode(Path("/etc", name), etc / name)
-            st = os.stat(Path("/etc", name))
-            os.chown(etc / name, st.st_uid, st.st_gid)
+        private_etc(etc, [(USER, self.uid, self.home)], password=PASSWORD)
         (etc / "sudoers").write_text(
             "# pam_ciba e2e: only the test user, only here\n"
             "Defaults env_reset\n"
@@ -267,25 +109,8 @@ class Env:
 
         # The mount namespace with the private files in place.
         self.ns = Namespace(t)
-        self.ns.sh(
-            "mount -t tmpfs -o mode=0755 pam_ciba_e2e_run /run\n"
-            "mkdir -p /run/sshd && chmod 0755 /run/sshd\n"
-            "mount -t tmpfs -o mode=0755 pam_ciba_e2e_log /var/log\n"
-            "for f in passwd group shadow sudoers; do mount --bind %(etc)s/$f /etc/$f; done\n"
-            "mount --bind %(etc)s/pam.d /etc/pam.d\n" % {"etc": etc})
+        self.ns.mount_private_etc(etc)
         self.tmux = Tmux(t)
-
-    def _free_id(self):
-        used = set()
-        for name in ("passwd", "group"):
-            for line in Path("/etc", name).read_text().splitlines():
-                parts = line.split(":")
-                if len(parts) > 2 and parts[2].isdigit():
-                    used.add(int(parts[2]))
-        for i in range(64100, 65000):
-            if i not in used:
-                return i
-        raise Skip("no free uid")
 
     def close(self):
         self.stop_sshd()
@@ -404,9 +229,7 @@ class Env:
 
     def as_user(self, command):
         """A shell command line that runs command as the test user inside the namespace."""
-        inner = ("exec setpriv --reuid=%d --regid=%d --init-groups env -i HOME=%s USER=%s LOGNAME=%s "
-                 "PATH=/usr/bin:/bin TERM=xterm LC_ALL=C %s" % (self.uid, self.uid, self.home, USER, USER, command))
-        return " ".join(self.ns.argv(["sh", "-c", "'%s'" % inner.replace("'", "'\\''")]))
+        return user_command(self.ns, self.uid, self.home, USER, command)
 
     def reset_provider(self, **scenario):
         self.provider.reset(scenario=True)
