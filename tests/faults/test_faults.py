@@ -133,8 +133,8 @@ class FCase(tp.Case):
         binary = binary or PAM_HOST
         start = time.monotonic()
         try:
-            r = subprocess.run(tp.WRAPPER + [binary] + args + [self.service, user], capture_output=True,
-                               env=self.env_vars(), timeout=timeout)
+            cmd, env = tp.isolated(tp.WRAPPER + [binary] + args + [self.service, user], self.env_vars())
+            r = subprocess.run(cmd, capture_output=True, env=env, timeout=timeout)
             rc, out, err = r.returncode, r.stdout, r.stderr
         except subprocess.TimeoutExpired as exc:
             rc, out, err = None, exc.stdout or b"", exc.stderr or b""

@@ -33,6 +33,7 @@ import ciba_provider  # noqa: E402
 
 PAM_SO = Path(os.environ.get("PAM_CIBA_SO", REPO / "pam_ciba" / ".libs" / "pam_ciba.so")).resolve()
 MAKE_CA = REPO / "tests" / "servers" / "make_ca.sh"
+PRIVATE_TMP = REPO / "tests" / "integration" / "private_tmp.sh"
 PAMTESTER = shutil.which("pamtester") or "/usr/bin/pamtester"
 CIBA_GRANT = "urn:openid:params:grant-type:ciba"
 # A command that runs pamtester, e.g. "valgrind ..." or a sanitizer preload (tests/suites).
@@ -93,6 +94,21 @@ def closed_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def isolated(cmd, env):
+    """cmd and env for one pam_wrapper process with a /tmp of its own (see private_tmp.sh:
+    pam_wrapper's /tmp/pam.X directories are shared by processes that start together, and a
+    login then runs the "other" stack instead of the module). Every /tmp entry the command
+    line or the environment names (the test's files, a wrapper's log directory) stays visible."""
+    env = dict(env)
+    preload = env.pop("LD_PRELOAD", None)
+    if preload:
+        env["PRIVATE_TMP_LD_PRELOAD"] = preload
+    named = sorted({m for text in list(cmd) + list(env.values())
+                    for m in re.findall(r"/tmp/[^/\s=:,;]+", str(text))})
+    keep = [a for path in named if os.path.exists(path) for a in ("--keep", path)]
+    return [str(PRIVATE_TMP)] + keep + ["--"] + [str(c) for c in cmd], env
 
 
 def lc_str(s):
@@ -259,9 +275,9 @@ class Case:
             self.write_service()
         start = time.monotonic()
         try:
-            r = subprocess.run(WRAPPER + [PAMTESTER, "-v", self.service, user, "authenticate"],
-                               input=stdin, capture_output=True, env=self.env_vars(),
-                               timeout=timeout)
+            cmd, env = isolated(WRAPPER + [PAMTESTER, "-v", self.service, user, "authenticate"],
+                                self.env_vars())
+            r = subprocess.run(cmd, input=stdin, capture_output=True, env=env, timeout=timeout)
             rc, out, err = r.returncode, r.stdout, r.stderr
         except subprocess.TimeoutExpired as exc:
             rc, out, err = None, exc.stdout or b"", exc.stderr or b""
@@ -271,9 +287,10 @@ class Case:
         return o
 
     def spawn(self, user="alice"):
-        return subprocess.Popen(WRAPPER + [PAMTESTER, "-v", self.service, user, "authenticate"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=self.env_vars())
+        cmd, env = isolated(WRAPPER + [PAMTESTER, "-v", self.service, user, "authenticate"],
+                            self.env_vars())
+        return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env)
 
     # ---- assertions on what the provider saw ---------------------------------
 
@@ -942,6 +959,11 @@ def preflight():
         if not any(Path(d, lib).exists() for d in
                    ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/lib64")):
             problems.append("%s not found (install libpam-wrapper / libnss-wrapper)" % lib)
+    if os.geteuid() == 0:
+        r = subprocess.run([str(PRIVATE_TMP), "--check"], capture_output=True, timeout=30)
+        if r.returncode != 0:
+            problems.append("no private /tmp for pam_wrapper (a mount namespace needs CAP_SYS_ADMIN): %s"
+                            % r.stderr.decode("utf-8", "replace").strip()[-300:])
     return problems
 
 

@@ -179,7 +179,8 @@ class PolicyCase(tp.Case):
             cmd += [self.service, user, "authenticate" + flags]
         start = time.monotonic()
         try:
-            r = subprocess.run(cmd, input=stdin, capture_output=True, env=self.env_vars(),
+            cmd, env = tp.isolated(cmd, self.env_vars())
+            r = subprocess.run(cmd, input=stdin, capture_output=True, env=env,
                                timeout=timeout, preexec_fn=new_login_session if new_session else None)
             rc, out, err = r.returncode, r.stdout, r.stderr
         except subprocess.TimeoutExpired as exc:

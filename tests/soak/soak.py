@@ -86,7 +86,10 @@ def mixed(env, logins, concurrency):
             if o.code == "PAM_SUCCESS" and code != "PAM_SUCCESS":
                 false_accepts += 1
             if o.code != code or outcome != word:
-                wrong.append("%s: want %s/%s, got %s/%s" % (user, code, word, o.code, outcome))
+                # Whether the module reached the provider tells a lost login from a wrong one.
+                seen = sum(1 for r in env.provider.auth_requests.values() if r.sub == user)
+                wrong.append("%s: want %s/%s, got %s/%s (provider saw %d bc-authorize; stderr tail %r)"
+                             % (user, code, word, o.code, outcome, seen, o.stderr[-300:]))
     wall = time.monotonic() - start
     redeemed = sum(1 for r in env.provider.auth_requests.values() if r.redeemed)
     approvals = sum(1 for u in users if u[5] == "a")
@@ -115,9 +118,9 @@ def long_lived(env, repeat, threads, pam_host):
     o_rc = None
     import subprocess
     try:
-        r = subprocess.run(tp.WRAPPER + [pam_host, "--repeat", str(repeat), "--threads", str(threads),
-                                         "--growth", str(warm), c.service, "alice"],
-                           capture_output=True, env=c.env_vars(), timeout=max(600, repeat * 2))
+        cmd, cmd_env = tp.isolated(tp.WRAPPER + [pam_host, "--repeat", str(repeat), "--threads", str(threads),
+                                                 "--growth", str(warm), c.service, "alice"], c.env_vars())
+        r = subprocess.run(cmd, capture_output=True, env=cmd_env, timeout=max(600, repeat * 2))
         o_rc, out = r.returncode, r.stdout.decode("utf-8", "replace")
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"").decode("utf-8", "replace")
