@@ -156,7 +156,8 @@ demo() {
     --port-file "$tmp/port" --phone "$([ $deny = 1 ] && echo deny || echo approve)" --phone-delay 4 \
     --interval 2 --clients-json "$tmp/clients.json" >"$tmp/provider.log" 2>&1 &
   DEMO_PID=$!
-  for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+  # Waits on the port file while the provider lives (its RSA key takes long on a busy machine).
+  for _ in $(seq 600); do [ -s "$tmp/port" ] || ! kill -0 "$DEMO_PID" 2>/dev/null && break; sleep 0.1; done
   [ -s "$tmp/port" ] || { cat "$tmp/provider.log"; echo "provider did not start"; exit 1; }
   port=$(cat "$tmp/port")
 
@@ -180,10 +181,17 @@ CONF
   echo "alice:x:4242:" >"$tmp/group"
 
   say "pamtester demo alice authenticate  (the simulated phone will $([ $deny = 1 ] && echo deny || echo approve) in 4 s)"
+  # pam_wrapper copies the service files to /tmp/pam.X, a name another pam_wrapper process
+  # starting at the same moment can pick too: a /tmp of its own when the machine allows it.
+  local isolate=() preload=LD_PRELOAD
+  if "$ROOT/tests/integration/private_tmp.sh" --check 2>/dev/null; then
+    isolate=("$ROOT/tests/integration/private_tmp.sh" --keep "$tmp" --)
+    preload=PRIVATE_TMP_LD_PRELOAD
+  fi
   set +e
-  LD_PRELOAD="libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$tmp/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
+  env "$preload=libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$tmp/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
     NSS_WRAPPER_PASSWD="$tmp/passwd" NSS_WRAPPER_GROUP="$tmp/group" \
-    pamtester -v demo alice authenticate </dev/null 2>"$tmp/pam.err"
+    "${isolate[@]}" pamtester -v demo alice authenticate </dev/null 2>"$tmp/pam.err"
   outcome=$?
   # pam_wrapper hands the module's syslog lines to stderr; show those, drop its own chatter.
   sed -e '/SYSLOG(/{s/^PWRAP_[A-Z]*\[[^]]*\] - SYSLOG([0-9]*): /syslog (authpriv): pam_ciba: /;b' -e '}' \
