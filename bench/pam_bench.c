@@ -1,5 +1,6 @@
 /* Benchmark driver: runs real logins through libpam and prints one JSON line of timings per login. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -81,6 +82,19 @@ static long heap_in_use(void)
 {
     struct mallinfo2 mi = mallinfo2();
     return (long)(mi.uordblks + mi.hblkhd);
+}
+
+/* Descriptors open in this process (without the one that lists them): growth here is a leak. */
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3; /* ".", ".." and the directory's own descriptor */
 }
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *appdata)
@@ -165,10 +179,10 @@ static void *run(void *arg)
         printf("{\"user\":\"%s\",\"thread\":%ld,\"i\":%d,\"pid\":%d,\"rc\":%d,\"t_start\":%.6f,\"t_msg\":%.6f,\"t_end\":%.6f,"
                "\"cpu\":%.6f,\"cpu_user\":%.6f,\"cpu_sys\":%.6f,\"cpu_to_msg\":%.6f,\"cpu_pam_start_end\":%.6f,"
                "\"rss_msg_kb\":%ld,\"rss_kb\":%ld,\"maxrss_started_kb\":%ld,\"maxrss_msg_kb\":%ld,"
-               "\"maxrss_end_kb\":%ld,\"heap\":%ld,\"messages\":%d}\n",
+               "\"maxrss_end_kb\":%ld,\"heap\":%ld,\"fds\":%d,\"messages\":%d}\n",
                name, tid, i, (int)getpid(), rc, t0, l.messages ? l.t_msg : 0.0, t1, c2 - c1, u2 - u1, s2 - s1,
                l.messages ? l.cpu_msg - c1 : 0.0, (c1 - c0) + (c3 - c2), l.rss_msg_kb, rss_kb(),
-               maxrss_started, l.maxrss_msg_kb, maxrss_kb(), heap_in_use(), l.messages);
+               maxrss_started, l.maxrss_msg_kb, maxrss_kb(), heap_in_use(), open_fds(), l.messages);
         fflush(stdout);
         pthread_mutex_unlock(&out_lock);
     }
