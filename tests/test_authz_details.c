@@ -66,9 +66,32 @@ static void test_hostile_values_stay_strings(void **state)
     assert_int_equal(json_object_object_length(o), 3);
     assert_true(json_object_object_get_ex(o, "who", &who));
     assert_string_equal(json_object_get_string(who), v.user);
-    /* control characters from a login fact become '?' (template_expand); UTF-8 stays */
+    /* Control characters from a login fact reach the phone as '?', like on the terminal. */
     assert_true(json_object_object_get_ex(o, "from", &who));
     assert_string_equal(json_object_get_string(who), "???\xc3\xa9");
+    json_object_put(root);
+    free(out);
+}
+
+/* The 256-byte cut must not leave half a UTF-8 character: providers refuse such JSON. */
+static void test_cut_keeps_utf8_valid(void **state)
+{
+    struct template_vars v = vars;
+    char big[1 + 2 * 200 + 1], *out = NULL;
+    json_object *root, *who;
+    const char *s;
+    (void)state;
+    big[0] = 'x';
+    for (int i = 0; i < 200; i++)
+        memcpy(big + 1 + 2 * i, "\xc3\xa9", 2); /* e-acute: the cut at 256 bytes splits one */
+    big[sizeof(big) - 1] = '\0';
+    v.command = big;
+    assert_int_equal(authz_details_expand("[{\"type\":\"sudo\",\"cmd\":\"%C\"}]", &v, &out), RES_OK);
+    root = json_tokener_parse(out);
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(root, 0), "cmd", &who));
+    s = json_object_get_string(who);
+    assert_int_equal(strlen(s), 255); /* the split character is left out whole */
+    assert_memory_equal(s, big, 255);
     json_object_put(root);
     free(out);
 }
@@ -159,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_hostile_values_stay_strings),
         cmocka_unit_test(test_field_cap),
         cmocka_unit_test(test_full_command),
+        cmocka_unit_test(test_cut_keeps_utf8_valid),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_literal_percent),
     };
