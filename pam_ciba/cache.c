@@ -59,7 +59,7 @@ result cache_get(const struct cache *c, const char *kind, const char *url, time_
     close(dfd);
     if (r != RES_OK)
         return RES_PROTOCOL;
-    r = safe_fd_read(fd, &st, name, 2 * CACHE_MAX_DOC + 1024, 0, &text, &len, err, sizeof(err));
+    r = safe_fd_read(fd, &st, name, CACHE_MAX_FILE, 0, &text, &len, err, sizeof(err));
     close(fd);
     if (r != RES_OK)
         return RES_PROTOCOL;
@@ -120,6 +120,12 @@ result cache_put(const struct cache *c, const char *kind, const char *url, const
     json_object_object_add(o, "expires", json_object_new_int64((int64_t)now + ttl));
     json_object_object_add(o, "body", json_object_new_string(body));
     text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    /* Escaping can grow a body up to sixfold (\u00XX): an entry cache_get would refuse
+     * is not worth writing. */
+    if (text && strlen(text) > CACHE_MAX_FILE) {
+        r = RES_OK;
+        goto out;
+    }
     fd = text ? openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
     if (fd < 0)
         goto out;

@@ -7,6 +7,8 @@
 #include "result.h"
 
 #define CACHE_MAX_DOC (64 * 1024)
+/* The largest entry file cache_get reads, and so the largest cache_put writes. */
+#define CACHE_MAX_FILE (2 * CACHE_MAX_DOC + 1024)
 
 struct cache {
     const char *dir;   /* absolute; created 0700 if missing */
@@ -22,7 +24,8 @@ result cache_get(const struct cache *c, const char *kind, const char *url, time_
                  char **body, time_t *fetched);
 
 /* Store body for url, valid for ttl seconds from now; temp file + fsync + rename so a
- * reader never sees half a file. ttl 0 stores nothing. */
+ * reader never sees half a file. ttl 0, or an entry that would exceed CACHE_MAX_FILE
+ * once JSON-escaped, stores nothing. */
 result cache_put(const struct cache *c, const char *kind, const char *url, const char *body, time_t now,
                  long ttl);
 

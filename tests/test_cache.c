@@ -94,6 +94,37 @@ static void test_ttl_zero_stores_nothing(void **state)
     assert_int_equal(cache_get(&c, "jwks", URL, T0, 0, &body, NULL), RES_PROTOCOL);
 }
 
+/* JSON escaping may grow a document sixfold: whatever cache_put writes, cache_get must
+ * read back; an entry too big once escaped is not written at all (found by fuzz_cache). */
+static void test_escaped_size(void **state)
+{
+    static char doc[CACHE_MAX_DOC + 1];
+    char *body = NULL;
+    DIR *dp;
+    struct dirent *e;
+    int files = 0;
+    (void)state;
+    memset(doc, '/', 40000); /* each '/' is written as 2 bytes: fits */
+    doc[40000] = '\0';
+    assert_int_equal(cache_put(&c, "jwks", URL, doc, T0, 60), RES_OK);
+    assert_int_equal(cache_get(&c, "jwks", URL, T0, 0, &body, NULL), RES_OK);
+    assert_string_equal(body, doc);
+    free(body);
+    body = NULL;
+    rm_rf(dir);
+    memset(doc, '\001', 23000); /* each byte is written as \u0001: too big to read back */
+    doc[23000] = '\0';
+    assert_int_equal(cache_put(&c, "jwks", URL, doc, T0, 60), RES_OK);
+    assert_int_equal(cache_get(&c, "jwks", URL, T0, 0, &body, NULL), RES_PROTOCOL);
+    assert_null(body);
+    dp = opendir(dir);
+    while (dp && (e = readdir(dp)))
+        files += e->d_name[0] != '.';
+    if (dp)
+        closedir(dp);
+    assert_int_equal(files, 0);
+}
+
 static void write_over(const char *path, const char *text, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_TRUNC);
@@ -184,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_roundtrip_and_expiry, fresh),
         cmocka_unit_test_setup(test_ttl_zero_stores_nothing, fresh),
+        cmocka_unit_test_setup(test_escaped_size, fresh),
         cmocka_unit_test_setup(test_corrupt_and_foreign, fresh),
         cmocka_unit_test_setup(test_unsafe_dir, fresh),
         cmocka_unit_test_setup(test_no_temp_files_left, fresh),
