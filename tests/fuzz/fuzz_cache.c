@@ -72,15 +72,23 @@ static void write_file(const char *path, const uint8_t *buf, size_t len)
     FUZZ_ASSERT(close(fd) == 0);
 }
 
-/* Store body and load it back: the same bytes, fetched now. */
+/* Store body and load it back: the same bytes, fetched now. Only a body whose escaped
+ * form might not fit CACHE_MAX_FILE may be left unstored (then nothing loads). */
 static void round_trip(const char *kind, const char *body, long ttl)
 {
     char *back = NULL;
     time_t fetched = 0;
+    int must_fit = 6 * (strlen(body) + strlen(URL)) + 128 <= CACHE_MAX_FILE;
+    char path[512];
+    result r;
 
+    entry_path(kind, path, sizeof(path));
+    unlink(path); /* what loads below must be what was just stored */
     FUZZ_ASSERT(cache_put(&(struct cache){dir, geteuid()}, kind, URL, body, NOW, ttl) == RES_OK);
-    FUZZ_ASSERT(cache_get(&(struct cache){dir, geteuid()}, kind, URL, NOW, 0, &back, &fetched) == RES_OK);
-    FUZZ_ASSERT(strcmp(back, body) == 0 && fetched == NOW);
+    r = cache_get(&(struct cache){dir, geteuid()}, kind, URL, NOW, 0, &back, &fetched);
+    FUZZ_ASSERT(r == RES_OK || (r == RES_PROTOCOL && !must_fit && back == NULL));
+    if (r == RES_OK)
+        FUZZ_ASSERT(strcmp(back, body) == 0 && fetched == NOW);
     free(back);
 }
 
@@ -108,7 +116,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 4) {
         char *doc = strndup((const char *)data + 1, size - 1);
         FUZZ_ASSERT(doc);
-        unlink(path);
         if (strlen(doc) <= CACHE_MAX_DOC)
             round_trip(kind, doc, 1 + data[0] / 8);
         free(doc);
