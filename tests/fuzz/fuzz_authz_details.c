@@ -60,8 +60,19 @@ static bool clean_utf8(const unsigned char *s, size_t len)
 }
 
 /* out must be tmpl with only its string values replaced by their (cleaned) expansions. */
+static bool is_number(json_object *o)
+{
+    return json_object_is_type(o, json_type_int) || json_object_is_type(o, json_type_double);
+}
+
 static void same_shape(json_object *tmpl, json_object *out, const struct template_vars *v)
 {
+    /* json-c's lenient number syntax ("26e", "NaN") is re-serialised in standard form, so
+     * a number may come back as the other number type; it stays a number. */
+    if (is_number(tmpl)) {
+        FUZZ_ASSERT(is_number(out));
+        return;
+    }
     FUZZ_ASSERT(json_object_get_type(tmpl) == json_object_get_type(out));
     switch (json_object_get_type(tmpl)) {
     case json_type_string: {
@@ -124,7 +135,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Raw control characters are not JSON (a DEL is, and may be in a member name). */
         for (const unsigned char *q = (const unsigned char *)out; *q; q++)
             FUZZ_ASSERT(*q >= 0x20);
-        o = json_parse_exact(out, strlen(out));
+        /* json-c ends a top-level number only at a delimiter, so json_parse_exact refuses
+         * a bare "2"; a newline after it is still the whole buffer. (The config only
+         * accepts an array, so the module never meets a bare number here.) */
+        {
+            size_t len = strlen(out);
+            char *text = malloc(len + 2);
+            FUZZ_ASSERT(text);
+            memcpy(text, out, len);
+            memcpy(text + len, "\n", 2);
+            o = json_parse_exact(text, len + 1);
+            free(text);
+        }
         FUZZ_ASSERT(o != NULL);
         same_shape(t, o, &v);
         json_object_put(o);
