@@ -92,8 +92,9 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
                         free(fact);
                         return RES_INTERNAL;
                     }
-                    plen = command_cut(fact, field_cap, cut);
-                    plen = text_cut(cut, plen);
+                    command_cut(fact, field_cap, cut);
+                    /* a program cut inside a character: its stray bytes become '?' */
+                    plen = text_sanitise(cut);
                     piece = cut;
                 } else if (field_cap && plen > field_cap && *p != 'F') {
                     /* %F is the uncut command (bounded by COMMAND_FULL_MAX where it is made). */

@@ -252,8 +252,8 @@ static void test_only_the_network_is_unreachable(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct config c = config(PROMPT_NONE, "%u #%c");
-        struct approval_user u = {"alice", "su", NULL, "pts/1", NULL, NULL};
-        struct approval_env env = {&ftr, &clk, NULL, getuid()};
+        struct approval_user u = {"alice", "su", NULL, "pts/1", NULL, NULL, NULL, NULL};
+        struct approval_env env = {&ftr, &clk, NULL, getuid(), false};
         struct approval_report rep;
         failing = rows[i].transport;
         assert_int_equal(approval_run(&c, &u, NULL, &env, &rep), rows[i].transport);
@@ -268,8 +268,8 @@ static void test_unclean_user_name_refused(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         struct config c = config(PROMPT_NONE, "%u #%c");
-        struct approval_user u = {names[i], "su", NULL, "pts/1", NULL, NULL};
-        struct approval_env env = {&tr, &clk, NULL, getuid()};
+        struct approval_user u = {names[i], "su", NULL, "pts/1", NULL, NULL, NULL, NULL};
+        struct approval_env env = {&tr, &clk, NULL, getuid(), false};
         struct approval_report rep;
         assert_int_equal(approval_run(&c, &u, NULL, &env, &rep), RES_USER_UNKNOWN);
         assert_int_equal(w.requests, 0);

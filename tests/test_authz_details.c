@@ -85,8 +85,8 @@ static void test_cut_keeps_utf8_valid(void **state)
     for (int i = 0; i < 200; i++)
         memcpy(big + 1 + 2 * i, "\xc3\xa9", 2); /* e-acute: the cut at 256 bytes splits one */
     big[sizeof(big) - 1] = '\0';
-    v.command = big;
-    assert_int_equal(authz_details_expand("[{\"type\":\"sudo\",\"cmd\":\"%C\"}]", &v, &out), RES_OK);
+    v.rhost = big;
+    assert_int_equal(authz_details_expand("[{\"type\":\"sudo\",\"cmd\":\"%r\"}]", &v, &out), RES_OK);
     root = json_tokener_parse(out);
     assert_true(json_object_object_get_ex(json_object_array_get_idx(root, 0), "cmd", &who));
     s = json_object_get_string(who);

@@ -85,11 +85,11 @@ static bool hostile_free(const char *s)
 static void test_facts_sanitised_everywhere(void **state)
 {
     const char *evil = "\x1b[2J\xc2\x9b" "31m\x9b\x7f\xc0\xaf\xe2\x82";
-    struct template_vars v = {evil, evil, evil, evil, evil, evil, "K7QF", evil};
+    struct template_vars v = {evil, evil, evil, evil, evil, evil, "K7QF", evil, evil, evil};
     char *out = NULL, text[1024], bm[BINDING_MESSAGE_MAX + 1];
     (void)state;
 
-    assert_int_equal(template_expand("%u|%h|%H|%s|%r|%t|%C", &v, 0, &out), RES_OK);
+    assert_int_equal(template_expand("%u|%h|%H|%s|%r|%t|%C|%U|%F", &v, 0, &out), RES_OK);
     assert_true(text_is_clean(out));
     assert_null(strchr(out, 0x1b));
     free(out);
