@@ -112,9 +112,9 @@ static const struct key_spec keys[] = {
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
 static const char *const known_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                                         "ES256", "ES384", "EdDSA", "HS256", NULL};
+                                         "ES256", "ES384", "EdDSA", "Ed25519", "HS256", NULL};
 static const char *const default_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                                           "ES256", "ES384", "EdDSA", NULL};
+                                           "ES256", "ES384", "EdDSA", "Ed25519", NULL};
 
 static const struct key_spec *find_key(const char *name)
 {
