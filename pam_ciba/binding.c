@@ -28,8 +28,10 @@ static const struct {
 #define FLOOR_MIN 4
 /* What a message with nothing left says. */
 #define FALLBACK "Login request"
-/* Variables from least to most important; one not listed is shortened before all of them. */
-static const char rank_order[] = "FtsHrChUu";
+/* Variables from least to most important; one not listed is shortened before all of them.
+ * %K, %T and %k are the SSH key's (issue 13 item 1): the short fingerprint ranks above the
+ * command, as what shows a stolen key. */
+static const char rank_order[] = "FKtsTHrCkhUu";
 
 static char first_allowed(const struct binding_profile *p, const char *choices)
 {

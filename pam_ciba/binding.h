@@ -42,7 +42,7 @@ result binding_profile_check(const struct binding_profile *p, const char *tmpl, 
 /* Expand tmpl into out (BINDING_MESSAGE_MAX + 1 bytes) so that it has 1..p->max
  * characters, all allowed by p, with %c (the code) verbatim. Refused characters are
  * replaced (p->space, p->other); variables are shortened least important first
- * (%F, %t, %s, %H, %r, %C, %h, %U, %u; the template's own text and the code never), first
+ * (%F, %K, %t, %s, %T, %H, %r, %C, %k, %h, %U, %u; the template's own text and the code never), first
  * each down to 8 characters, then down to 4 or out entirely. p NULL: Auth0's limits.
  * RES_CONFIG when tmpl is invalid or its own text and code cannot fit (see
  * binding_profile_check); RES_INTERNAL when out of memory. */

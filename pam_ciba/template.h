@@ -5,12 +5,9 @@
 #include <stddef.h>
 #include "result.h"
 
-/* The longest binding message the module sends (Auth0's limit; binding.h fits a message
- * to a provider's own, smaller limits). */
+/* Auth0's limit on binding_message length. */
 #define BINDING_MESSAGE_MAX 64
 #define BINDING_CODE_LEN 4
-/* The code's 32 symbols: no 0/O/1/I to misread. */
-#define BINDING_CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 struct template_vars {
     const char *user;       /* %u */
@@ -45,6 +42,10 @@ result binding_message_build(const char *tmpl, const struct template_vars *v, ch
 
 /* Replace every character Auth0 would refuse, in place; trims surrounding spaces. */
 void binding_message_sanitise(char *s);
+
+/* The code's 32 symbols: no 0/O/1/I to misread. The longest message sent is
+ * BINDING_MESSAGE_MAX; binding.h fits one to a provider's own, smaller limits. */
+#define BINDING_CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 /* Fill code (BINDING_CODE_LEN + 1 bytes) with a fresh random code from an unambiguous
  * alphabet, using the OpenSSL CSPRNG. */
