@@ -185,7 +185,11 @@ static void print_limits(const struct config *cfg)
         snprintf(other, sizeof(other), "are dropped");
     printf("provider limits:     %s%s: at most %zu characters from [%s]; spaces %s, other characters %s\n",
            name_of(binding_preset_names, cfg->binding_message_profile),
-           cfg->binding_message_max || cfg->binding_message_charset ? " (adjusted)" : "", p->max, p->charset, space,
+           cfg->binding_message_profile != BINDING_PRESET_CUSTOM &&
+                   (cfg->binding_message_max || cfg->binding_message_charset)
+               ? " (adjusted)"
+               : "",
+           p->max, p->charset, space,
            other);
 }
 
