@@ -164,7 +164,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     if (r == RES_OK)
         r = login_hint_build(cfg->login_hint_format, cfg->issuer, subject, &hint);
     if (r == RES_OK)
-        r = binding_message_build(cfg->binding_message, &vars, rep->binding_message);
+        r = binding_fit(cfg->binding_message, &vars, &cfg->binding_limits, rep->binding_message);
     /* Expanded on the parsed JSON tree: login facts can never change its structure. */
     if (r == RES_OK && cfg->authorization_details)
         r = authz_details_expand(cfg->authorization_details, &vars, &details);

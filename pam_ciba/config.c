@@ -104,13 +104,17 @@ static const struct key_spec keys[] = {
     ENUM("tls_min_version", tls_min_version, tls_min_names),
     STR("pinned_public_key", pinned_public_key),
     ENUM("failmode", failmode, failmode_names),
+    /* The provider's binding_message limits (issue 13 item 5). */
+    ENUM("binding_message_profile", binding_message_profile, binding_preset_names),
+    INT("binding_message_max", binding_message_max, 1, BINDING_MESSAGE_MAX),
+    STR("binding_message_charset", binding_message_charset),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
 static const char *const known_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                                         "ES256", "ES384", "EdDSA", "HS256", NULL};
+                                         "ES256", "ES384", "EdDSA", "Ed25519", "HS256", NULL};
 static const char *const default_algs[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                                           "ES256", "ES384", "EdDSA", NULL};
+                                           "ES256", "ES384", "EdDSA", "Ed25519", NULL};
 
 static const struct key_spec *find_key(const char *name)
 {
@@ -134,6 +138,8 @@ void config_defaults(struct config *cfg)
     cfg->discovery = -1;
     cfg->cache_ttl = 3600;
     cfg->clock_skew = 60;
+    cfg->binding_message_profile = BINDING_PRESET_AUTH0;
+    binding_profile_preset(BINDING_PRESET_AUTH0, &cfg->binding_limits);
 }
 
 static void free_list(char **list)
@@ -691,6 +697,32 @@ static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_ui
     return RES_OK;
 }
 
+/* The binding message limits: a preset, refined by explicit keys; the template must fit. */
+static void finish_binding(struct config *cfg, struct errs *e)
+{
+    struct binding_profile *p = &cfg->binding_limits;
+    char why[256];
+
+    if (cfg->binding_message_profile == BINDING_PRESET_CUSTOM &&
+        (!cfg->binding_message_max || !cfg->binding_message_charset)) {
+        FAIL("binding_message_profile", "\"custom\" needs binding_message_max and binding_message_charset");
+        return;
+    }
+    binding_profile_preset((enum binding_preset)cfg->binding_message_profile, p);
+    if (cfg->binding_message_max)
+        p->max = (size_t)cfg->binding_message_max;
+    if (cfg->binding_message_charset &&
+        binding_profile_set_charset(p, cfg->binding_message_charset, why, sizeof(why)) != RES_OK) {
+        FAIL("binding_message_charset", "%s", why);
+        return;
+    }
+    /* The code must reach the phone whole: a template or set that cannot carry it is refused now. */
+    if (binding_profile_check(p, cfg->binding_message, why, sizeof(why)) != RES_OK)
+        FAIL(cfg->binding_message_charset && strstr(why, "character set") ? "binding_message_charset"
+                                                                           : "binding_message",
+             "%s", why);
+}
+
 #undef FAIL
 
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
@@ -764,6 +796,8 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
     r = finish(cfg, &e, trusted_uid, st.st_mode);
     if (r == RES_OK)
         r = finish_policy(cfg, &e, trusted_uid);
+    if (r == RES_OK)
+        finish_binding(cfg, &e);
     if (r == RES_OK && e.count > 0)
         r = RES_CONFIG;
 out:

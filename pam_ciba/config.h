@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include "binding.h"
 #include "result.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/security/pam_ciba.conf"
@@ -91,6 +92,11 @@ struct config {
     char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
     char *pin_hashes;             /* what libcurl gets: pinned_public_key's hashes, or the key file's hash */
     int failmode;                 /* enum failmode */
+    /* The provider's binding_message limits (issue 13 item 5). */
+    int binding_message_profile;  /* enum binding_preset */
+    int binding_message_max;      /* characters; 0 = the profile's */
+    char *binding_message_charset; /* NULL = the profile's */
+    struct binding_profile binding_limits; /* resolved from the three at load */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through

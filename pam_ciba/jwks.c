@@ -23,7 +23,7 @@ struct jwk {
     char *kid;     /* may be NULL */
     char *alg;     /* may be NULL */
     enum kty kty;
-    size_t coord;  /* EC coordinate size: 32 (P-256) or 48 (P-384) */
+    size_t coord;  /* EC coordinate size: 32 (P-256) or 48 (P-384); OKP key size: 32 (Ed25519) */
     EVP_PKEY *pkey;
 };
 
@@ -37,7 +37,7 @@ struct alg_info {
     enum kty kty;
     const char *md;   /* NULL for EdDSA */
     bool pss;
-    size_t coord;     /* ES*: expected coordinate size */
+    size_t coord;     /* ES*: expected coordinate size; Ed25519: key size; 0 = any */
 };
 
 static const struct alg_info algs[] = {
@@ -46,6 +46,8 @@ static const struct alg_info algs[] = {
     {"PS384", KTY_RSA, "SHA384", true, 0},  {"PS512", KTY_RSA, "SHA512", true, 0},
     {"ES256", KTY_EC, "SHA256", false, 32}, {"ES384", KTY_EC, "SHA384", false, 48},
     {"EdDSA", KTY_OKP, NULL, false, 0},
+    /* RFC 9864's fully specified name: EdDSA on Ed25519 only. */
+    {"Ed25519", KTY_OKP, NULL, false, 32},
 };
 
 static const struct alg_info *find_alg(const char *name)
@@ -175,6 +177,7 @@ static bool add_key(struct jwks *set, json_object *o)
     } else if (strcmp(kty, "OKP") == 0) {
         k.kty = KTY_OKP;
         k.pkey = okp_key(o);
+        k.coord = 32; /* okp_key loads Ed25519 keys only */
     }
     if (!k.pkey)
         return false;
@@ -243,9 +246,18 @@ size_t jwks_count(const struct jwks *set)
     return set ? set->n : 0;
 }
 
+/* A key's own "alg" must name the algorithm; on an Ed25519 key "EdDSA" and "Ed25519" are
+ * the same operation (RFC 9864), so either label serves either name. */
+static bool alg_label_fits(const struct jwk *k, const struct alg_info *a)
+{
+    if (!k->alg || strcmp(k->alg, a->name) == 0)
+        return true;
+    return k->kty == KTY_OKP && k->coord == 32 && (strcmp(k->alg, "EdDSA") == 0 || strcmp(k->alg, "Ed25519") == 0);
+}
+
 static bool key_fits(const struct jwk *k, const struct alg_info *a)
 {
-    return k->kty == a->kty && (a->kty != KTY_EC || k->coord == a->coord) && (!k->alg || strcmp(k->alg, a->name) == 0);
+    return k->kty == a->kty && (a->coord == 0 || k->coord == a->coord) && alg_label_fits(k, a);
 }
 
 static const struct jwk *select_key(const struct jwks *set, const struct alg_info *a, const char *kid)

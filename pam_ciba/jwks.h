@@ -1,4 +1,4 @@
-/* JSON Web Key Sets (RFC 7517) and JWS signature verification (RFC 7515/7518/8037). */
+/* JSON Web Key Sets (RFC 7517) and JWS signature verification (RFC 7515/7518/8037/9864). */
 #ifndef PAM_CIBA_JWKS_H
 #define PAM_CIBA_JWKS_H
 #include <stddef.h>

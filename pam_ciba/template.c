@@ -1,5 +1,6 @@
 /* Expands admin templates with login facts and makes binding messages provider-safe. */
 #include "template.h"
+#include "binding.h"
 #include "text.h"
 #include "command.h"
 
@@ -25,6 +26,13 @@ static const char *var_for(char c, const struct template_vars *v, bool *known)
     case 'F': return v ? v->command_full : NULL;
     default: *known = false; return NULL;
     }
+}
+
+bool template_var(char c, const struct template_vars *v, const char **value)
+{
+    bool known;
+    *value = var_for(c, v, &known);
+    return known;
 }
 
 result template_check(const char *tmpl, char *why, size_t whylen)
@@ -165,49 +173,15 @@ void binding_message_sanitise(char *s)
         s[--o] = '\0';
 }
 
-/* Length in characters after sanitising (a UTF-8 sequence counts once). */
-static size_t sanitised_len(const char *s)
-{
-    char *tmp = strdup(s);
-    size_t n;
-    if (!tmp)
-        return (size_t)-1;
-    binding_message_sanitise(tmp);
-    n = strlen(tmp);
-    free(tmp);
-    return n;
-}
-
 result binding_message_build(const char *tmpl, const struct template_vars *v, char *out)
 {
-    char *msg = NULL;
-    result r;
-
-    /* Shorten variable values first (down to 8 characters each), then cut the end. */
-    for (size_t cap = 0;; cap = cap ? cap - 1 : BINDING_MESSAGE_MAX) {
-        free(msg);
-        r = template_expand(tmpl, v, cap, &msg);
-        if (r != RES_OK)
-            return r;
-        if (sanitised_len(msg) <= BINDING_MESSAGE_MAX || cap == 8)
-            break;
-    }
-    binding_message_sanitise(msg);
-    if (strlen(msg) > BINDING_MESSAGE_MAX)
-        msg[BINDING_MESSAGE_MAX] = '\0';
-    binding_message_sanitise(msg);
-    if (!*msg)
-        snprintf(out, BINDING_MESSAGE_MAX + 1, "Login request");
-    else
-        snprintf(out, BINDING_MESSAGE_MAX + 1, "%s", msg);
-    free(msg);
-    return RES_OK;
+    return binding_fit(tmpl, v, NULL, out);
 }
 
 result binding_code_generate(char *code)
 {
-    /* 32 symbols without 0/O/1/I: 5 bits each, so masking keeps it uniform. */
-    static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    /* 32 symbols: 5 bits each, so masking keeps it uniform. */
+    static const char alphabet[] = BINDING_CODE_ALPHABET;
     unsigned char raw[BINDING_CODE_LEN];
 
     if (RAND_bytes(raw, sizeof(raw)) != 1)

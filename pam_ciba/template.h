@@ -1,6 +1,7 @@
 /* Template expansion (%u %h %H %s %r %t %c %C %U %F %%) and binding-message sanitising. */
 #ifndef PAM_CIBA_TEMPLATE_H
 #define PAM_CIBA_TEMPLATE_H
+#include <stdbool.h>
 #include <stddef.h>
 #include "result.h"
 
@@ -21,6 +22,10 @@ struct template_vars {
     const char *command_full; /* %F: the whole command, for authorization_details */
 };
 
+/* The value of variable c (the letter after '%') in v, in *value (may be NULL); false when
+ * c names no variable. */
+bool template_var(char c, const struct template_vars *v, const char **value);
+
 /* RES_OK if every escape in tmpl is known; otherwise RES_CONFIG with why. */
 result template_check(const char *tmpl, char *why, size_t whylen);
 
@@ -30,14 +35,17 @@ result template_check(const char *tmpl, char *why, size_t whylen);
  * expands to "". Returns a malloc'd string in *out. */
 result template_expand(const char *tmpl, const struct template_vars *v, size_t field_cap, char **out);
 
-/* Expand a binding-message template into out (BINDING_MESSAGE_MAX + 1 bytes) so that it
- * satisfies Auth0: at most 64 characters, only ASCII letters, digits, space and
- * "+-_.,:#". Disallowed characters become '_'; variable values are shortened before the
- * literal text so the code stays visible. */
+/* binding_fit() (binding.h) with Auth0's limits: at most 64 characters, only ASCII
+ * letters, digits, space and "+-_.,:#"; the code is never cut. RES_CONFIG when the
+ * template's own text and code do not fit. */
 result binding_message_build(const char *tmpl, const struct template_vars *v, char *out);
 
 /* Replace every character Auth0 would refuse, in place; trims surrounding spaces. */
 void binding_message_sanitise(char *s);
+
+/* The code's 32 symbols: no 0/O/1/I to misread. The longest message sent is
+ * BINDING_MESSAGE_MAX; binding.h fits one to a provider's own, smaller limits. */
+#define BINDING_CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 /* Fill code (BINDING_CODE_LEN + 1 bytes) with a fresh random code from an unambiguous
  * alphabet, using the OpenSSL CSPRNG. */

@@ -110,7 +110,7 @@ char *tk_sign(EVP_PKEY *pk, const char *alg, const char *secret, const char *hea
         EVP_PKEY_CTX *pctx = NULL;
         unsigned char der[512];
         size_t derlen = sizeof(der);
-        if (strcmp(alg, "EdDSA") == 0)
+        if (strcmp(alg, "EdDSA") == 0 || strcmp(alg, "Ed25519") == 0)
             md = NULL;
         EVP_DigestSignInit_ex(m, &pctx, md, NULL, NULL, pk, NULL);
         if (alg[0] == 'P') {

@@ -261,6 +261,28 @@ static void test_only_the_network_is_unreachable(void **state)
     }
 }
 
+/* The request carries the message fitted to the configured provider's limits (issue 13
+ * item 5), and the terminal shows that same message. */
+static void test_binding_message_fitted_to_profile(void **state)
+{
+    struct config c = config(PROMPT_NONE, "%u #%c");
+    struct approval_user u = {"firstname.lastname01", "su", NULL, "pts/1", NULL, NULL, NULL, NULL};
+    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL};
+    struct approval_env env = {&tr, &clk, NULL, getuid(), false};
+    struct approval_report rep;
+    const char *p;
+    (void)state;
+    binding_profile_preset(BINDING_PRESET_NODE_OIDC, &c.binding_limits);
+    assert_int_equal(approval_run(&c, &u, &ui, &env, &rep), RES_DENIED);
+    /* 14 + "-#" + code = 20: the user name is cut and marked, the space is '-', the code whole */
+    assert_int_equal(strlen(rep.binding_message), 20);
+    assert_int_equal(strncmp(rep.binding_message, "firstname.las+-#", 16), 0);
+    for (p = rep.binding_message + 16; *p; p++)
+        assert_non_null(strchr(BINDING_CODE_ALPHABET, *p));
+    assert_non_null(strstr(w.first_body, "binding_message=firstname.las%2B-%23"));
+    assert_non_null(strstr(w.last_msg, rep.binding_message));
+}
+
 /* A user name with a C1 control or malformed UTF-8 never becomes a subject. */
 static void test_unclean_user_name_refused(void **state)
 {
@@ -286,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup(test_command_in_binding_message, reset),
         cmocka_unit_test_setup(test_only_the_network_is_unreachable, reset),
         cmocka_unit_test_setup(test_unclean_user_name_refused, reset),
+        cmocka_unit_test_setup(test_binding_message_fitted_to_profile, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

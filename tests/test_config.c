@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,6 +440,70 @@ static void test_every_error_reported(void **state)
     assert_non_null(strstr(seen.lines[0], ":3: client_secret_file: /nonexistent: cannot open"));
 }
 
+/* Binding message limits (issue 13 item 5): presets, explicit keys, load-time refusals. */
+static void test_binding_limits(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.binding_message_profile, BINDING_PRESET_AUTH0);
+    assert_int_equal(cfg.binding_limits.max, 64);
+    assert_true(cfg.binding_limits.allowed[' ']);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "binding_message_profile = \"node-oidc\";\n", 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.binding_limits.max, 20);
+    assert_false(cfg.binding_limits.allowed[' ']);
+    assert_int_equal(cfg.binding_limits.space, '-');
+    config_free(&cfg);
+    assert_int_equal(load(BASE "binding_message_profile = \"keycloak\";\nbinding_message_max = 30;\n", 0600, &cfg,
+                          err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.binding_limits.max, 30);
+    assert_true(cfg.binding_limits.allowed['/']);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "binding_message_profile = \"custom\";\nbinding_message_max = 32;\n"
+                               "binding_message_charset = \"A-Za-z0-9 _#\";\n", 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.binding_limits.max, 32);
+    assert_true(cfg.binding_limits.allowed[' '] && !cfg.binding_limits.allowed['-']);
+    config_free(&cfg);
+    expect_error(BASE "binding_message_profile = \"okta\";\n", ":4: binding_message_profile: unknown value");
+    expect_error(BASE "binding_message_profile = \"custom\";\nbinding_message_max = 32;\n",
+                 "binding_message_profile: \"custom\" needs binding_message_max and binding_message_charset");
+    expect_error(BASE "binding_message_max = 65;\n", "binding_message_max: 65 is out of range 1..64");
+    expect_error(BASE "binding_message_max = 0;\n", "binding_message_max: 0 is out of range");
+    expect_error(BASE "binding_message_charset = \"z-a\";\n", ":4: binding_message_charset: range z-a is reversed");
+    /* the code's characters must all be allowed */
+    expect_error(BASE "binding_message_charset = \"a-z0-9 #\";\n",
+                 ":4: binding_message_charset: the character set must allow every character of the code");
+    /* the template's own text and the code must fit with every variable left out */
+    expect_error(BASE "binding_message_profile = \"node-oidc\";\nbinding_message = \"Approve the login of %u #%c\";\n",
+                 ":5: binding_message: its own text and the code take 26 characters");
+    expect_error(BASE "binding_message_max = 4;\n", "binding_message: its own text and the code take 11 characters");
+}
+
+/* RFC 9864: "Ed25519" is accepted beside "EdDSA", by default and by name. */
+static void test_ed25519_alg_names(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    bool eddsa = false, ed25519 = false;
+    (void)state;
+    assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
+    for (size_t i = 0; cfg.id_token_algs[i]; i++) {
+        eddsa |= strcmp(cfg.id_token_algs[i], "EdDSA") == 0;
+        ed25519 |= strcmp(cfg.id_token_algs[i], "Ed25519") == 0;
+    }
+    assert_true(eddsa && ed25519);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "id_token_signed_response_alg = \"Ed25519\";\n", 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_string_equal(cfg.id_token_algs[0], "Ed25519");
+    assert_null(cfg.id_token_algs[1]);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "id_token_algs = [\"Ed25519\", \"EdDSA\"];\n", 0600, &cfg, err, sizeof(err)), RES_OK);
+    config_free(&cfg);
+    expect_error(BASE "id_token_algs = [\"Ed448\"];\n", "id_token_algs: unsupported algorithm \"Ed448\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +518,8 @@ int main(void)
         cmocka_unit_test(test_private_key_jwt),
         cmocka_unit_test(test_policy_keys),
         cmocka_unit_test(test_policy_key_errors),
+        cmocka_unit_test(test_binding_limits),
+        cmocka_unit_test(test_ed25519_alg_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

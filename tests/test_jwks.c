@@ -69,6 +69,40 @@ static void test_every_alg(void **state)
     roundtrip(p256, "ES256");
     roundtrip(p384, "ES384");
     roundtrip(ed, "EdDSA");
+    roundtrip(ed, "Ed25519");
+}
+
+/* RFC 9864: "Ed25519" is EdDSA on an Ed25519 key, nothing else; a key labelled with either
+ * name verifies either, a key of another type never. */
+static void test_ed25519_fully_specified(void **state)
+{
+    char *lab_eddsa = tk_jwk(ed, "e1", "EdDSA", "sig"), *lab_ed = tk_jwk(ed, "e2", "Ed25519", "sig");
+    char *lab_rs = tk_jwk(ed, "e3", "RS256", "sig"), *r = tk_jwk(rsa, "r1", NULL, NULL), keys[8192];
+    char *tok = tk_sign(ed, "Ed25519", NULL, "{\"alg\":\"Ed25519\"}", PAYLOAD);
+    char *rtok = tk_sign(rsa, "RS256", NULL, "{\"alg\":\"RS256\"}", PAYLOAD);
+    struct jwks *s;
+    (void)state;
+
+    snprintf(keys, sizeof(keys), "%s,%s,%s,%s", lab_eddsa, lab_ed, lab_rs, r);
+    s = set_of(keys);
+    assert_int_equal(verify_token(s, "Ed25519", "e1", tok), JWS_VALID);
+    assert_int_equal(verify_token(s, "Ed25519", "e2", tok), JWS_VALID);
+    assert_int_equal(verify_token(s, "EdDSA", "e2", tok), JWS_VALID); /* same signature bytes */
+    assert_int_equal(verify_token(s, "Ed25519", "e3", tok), JWS_NO_KEY); /* labelled for RS256 */
+    assert_int_equal(verify_token(s, "Ed25519", "r1", tok), JWS_NO_KEY); /* an RSA key */
+    assert_int_equal(verify_token(s, "Ed25519", "r1", rtok), JWS_NO_KEY);
+    assert_int_equal(verify_token(s, "ed25519", "e1", tok), JWS_UNSUPPORTED); /* names are exact */
+    jwks_free(s);
+    /* only an RSA key: nothing verifies Ed25519, and a kid-less choice is never made */
+    s = set_of(r);
+    assert_int_equal(verify_token(s, "Ed25519", NULL, tok), JWS_NO_KEY);
+    jwks_free(s);
+    free(lab_eddsa);
+    free(lab_ed);
+    free(lab_rs);
+    free(r);
+    free(tok);
+    free(rtok);
 }
 
 static void test_hostile_tokens(void **state)
@@ -205,6 +239,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_alg),
+        cmocka_unit_test(test_ed25519_fully_specified),
         cmocka_unit_test(test_hostile_tokens),
         cmocka_unit_test(test_hs256),
         cmocka_unit_test(test_selection),

@@ -249,6 +249,40 @@ static void test_alg_policy(void **state)
     provider_free(&p);
 }
 
+/* RFC 9864's "Ed25519" beside "EdDSA": each accepted only when id_token_algs lists it. */
+static void test_ed25519_alg(void **state)
+{
+    struct config cfg;
+    struct provider p;
+    char reason[256];
+    EVP_PKEY *ed = tk_generate("Ed25519");
+    static char *both[] = {"EdDSA", "Ed25519", NULL}, *old[] = {"EdDSA", NULL}, *fully[] = {"Ed25519", NULL};
+    (void)state;
+    assert_non_null(ed);
+    publish(ed, "e");
+    base_config(&cfg);
+    cfg.id_token_algs = both;
+    provider_init(&p, &cfg, &tr, &clk, NULL, geteuid());
+    assert_int_equal(provider_resolve(&p, reason, sizeof(reason)), RES_OK);
+    assert_int_equal(provider_load_keys(&p, reason, sizeof(reason)), RES_OK);
+    assert_int_equal(verify_with(&p, ed, "Ed25519", "e", reason), RES_OK);
+    assert_int_equal(verify_with(&p, ed, "EdDSA", "e", reason), RES_OK);
+    /* signed by another Ed25519 key under the published kid */
+    {
+        EVP_PKEY *other = tk_generate("Ed25519");
+        assert_int_equal(verify_with(&p, other, "Ed25519", "e", reason), RES_INVALID_TOKEN);
+        EVP_PKEY_free(other);
+    }
+    cfg.id_token_algs = old;
+    assert_int_equal(verify_with(&p, ed, "Ed25519", "e", reason), RES_INVALID_TOKEN);
+    assert_non_null(strstr(reason, "not allowed"));
+    cfg.id_token_algs = fully;
+    assert_int_equal(verify_with(&p, ed, "Ed25519", "e", reason), RES_OK);
+    assert_int_equal(verify_with(&p, ed, "EdDSA", "e", reason), RES_INVALID_TOKEN);
+    provider_free(&p);
+    EVP_PKEY_free(ed);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -278,6 +312,7 @@ int main(void)
         cmocka_unit_test_setup(test_explicit_endpoints_win, fresh),
         cmocka_unit_test_setup(test_rotation, fresh),
         cmocka_unit_test_setup(test_alg_policy, fresh),
+        cmocka_unit_test_setup(test_ed25519_alg, fresh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

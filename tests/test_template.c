@@ -137,8 +137,10 @@ static void test_binding_hostile_and_empty(void **state)
     assert_true(strlen(out) <= BINDING_MESSAGE_MAX);
     assert_int_equal(binding_message_build("%r", &(struct template_vars){0}, out), RES_OK);
     assert_string_equal(out, "Login request");
-    /* A literal-only template longer than 64 is cut. */
+    /* A template whose own text is longer than 64 is a configuration error, never cut. */
     assert_int_equal(binding_message_build("0123456789012345678901234567890123456789012345678901234567890123456789",
+                                           &v, out), RES_CONFIG);
+    assert_int_equal(binding_message_build("0123456789012345678901234567890123456789012345678901234567890123",
                                            &v, out), RES_OK);
     assert_int_equal(strlen(out), BINDING_MESSAGE_MAX);
 }

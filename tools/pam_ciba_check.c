@@ -1,5 +1,6 @@
 /* pam_ciba-check: validate a pam_ciba config, show what a login would send, and optionally run one approval without PAM. */
 #include "approval.h"
+#include "binding.h"
 #include "config.h"
 #include "http.h"
 #include "jwks.h"
@@ -42,12 +43,16 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: pam_ciba-check [--config PATH] [--login] [--offline] [--service NAME]\n"
             "                      [--rhost HOST] [--tty TTY] [--command CMD] [--debug] USER\n"
+            "       pam_ciba-check [--config PATH] --show-message [--service NAME] [--rhost HOST]\n"
+            "                      [--tty TTY] [--command CMD] USER...\n"
             "\n"
             "Validates the configuration (default " CONFIG_DEFAULT_PATH "), resolves the endpoints\n"
             "and signing keys (discovery and JWKS; --offline: only what the file says), and prints\n"
             "the login hint and an example binding message for USER. With --login, runs a real\n"
             "approval for USER against the provider, as the PAM module would (no PAM involved;\n"
-            "the policy keys groups, services and exemptions are not applied).\n"
+            "the policy keys groups, services and exemptions are not applied). With --show-message,\n"
+            "prints only the binding message each USER would get, fitted to the provider's limits\n"
+            "(binding_message_profile), without contacting the provider.\n"
             "Exit status: 0 valid (and approved with --login), 1 not approved, 2 invalid config\n"
             "or usage.\n");
 }
@@ -162,6 +167,66 @@ static bool show_provider(const struct config *cfg, bool offline, const struct l
     return ok;
 }
 
+/* The provider's limits the binding message is fitted to. */
+static void print_limits(const struct config *cfg)
+{
+    const struct binding_profile *p = &cfg->binding_limits;
+    char space[16], other[16];
+
+    if (p->space == ' ')
+        snprintf(space, sizeof(space), "stay");
+    else if (p->space)
+        snprintf(space, sizeof(space), "become '%c'", p->space);
+    else
+        snprintf(space, sizeof(space), "are dropped");
+    if (p->other)
+        snprintf(other, sizeof(other), "become '%c'", p->other);
+    else
+        snprintf(other, sizeof(other), "are dropped");
+    printf("provider limits:     %s%s: at most %zu characters from [%s]; spaces %s, other characters %s\n",
+           name_of(binding_preset_names, cfg->binding_message_profile),
+           cfg->binding_message_profile != BINDING_PRESET_CUSTOM &&
+                   (cfg->binding_message_max || cfg->binding_message_charset)
+               ? " (adjusted)"
+               : "",
+           p->max, p->charset, space,
+           other);
+}
+
+/* --show-message: the binding message each user would get, nothing sent anywhere. */
+static int show_messages(const struct config *cfg, const struct approval_user *u, char **users, int n)
+{
+    char host[256], hostfull[256], code[BINDING_CODE_LEN + 1] = "K7QF", msg[BINDING_MESSAGE_MAX + 1];
+    size_t width = 4;
+    int rc = 0;
+
+    host_short(host, sizeof(host));
+    if (gethostname(hostfull, sizeof(hostfull)) != 0)
+        snprintf(hostfull, sizeof(hostfull), "%s", host);
+    hostfull[sizeof(hostfull) - 1] = '\0';
+    binding_code_generate(code);
+    for (int i = 0; i < n; i++)
+        if (strlen(users[i]) > width)
+            width = strlen(users[i]) < 32 ? strlen(users[i]) : 32;
+    printf("binding_message:     \"%s\"\n", cfg->binding_message);
+    print_limits(cfg);
+    for (int i = 0; i < n; i++) {
+        struct template_vars vars = {users[i], host, hostfull, u->service, u->rhost, u->tty, code, u->command,
+                                     u->target, u->command_full};
+        char name[200];
+        /* a user name is printed as the module would log it */
+        log_escape(users[i], name, sizeof(name));
+        if (binding_fit(cfg->binding_message, &vars, &cfg->binding_limits, msg) != RES_OK) {
+            printf("%-*s  CANNOT BE BUILT\n", (int)width, name);
+            rc = 1;
+            continue;
+        }
+        printf("%-*s  %s%s\n", (int)width, name, msg, getpwnam(users[i]) ? "" : "   (no such user here)");
+    }
+    printf("(the code, here %s, is new at every login)\n", code);
+    return rc;
+}
+
 /* Everything a login would send, without sending it. Returns false if USER cannot log in. */
 static bool show(const char *path, const struct config *cfg, const struct approval_user *u, bool offline,
                  const struct logger *log)
@@ -214,7 +279,8 @@ static bool show(const char *path, const struct config *cfg, const struct approv
         printf("subject:             %s\n", subject);
         printf("login hint (%s): %s\n", name_of(hint_names, cfg->login_hint_format), hint);
     }
-    if (binding_message_build(cfg->binding_message, &vars, binding) == RES_OK)
+    print_limits(cfg);
+    if (binding_fit(cfg->binding_message, &vars, &cfg->binding_limits, binding) == RES_OK)
         printf("binding message:     %s   (template \"%s\"; the code changes every login)\n", binding,
                cfg->binding_message);
     free(subject);
@@ -236,18 +302,18 @@ int main(int argc, char **argv)
         {"service", required_argument, NULL, 's'}, {"rhost", required_argument, NULL, 'r'},
         {"tty", required_argument, NULL, 't'}, {"command", required_argument, NULL, 'C'},
         {"debug", no_argument, NULL, 'd'}, {"offline", no_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'}, {"show-message", no_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
     };
     const char *path = CONFIG_DEFAULT_PATH;
     struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL, NULL, NULL};
     char *mapped = NULL;
     struct logger log = {stderr_log, NULL, false};
-    bool login = false, offline = false;
+    bool login = false, offline = false, messages = false;
     struct config cfg;
     char err[1024];
     int opt, rc, n_errors = 0;
 
-    while ((opt = getopt_long(argc, argv, "c:ls:r:t:C:doh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:ls:r:t:C:dohm", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
         case 'l': login = true; break;
@@ -258,10 +324,11 @@ int main(int argc, char **argv)
         case 'd': log.debug = true; break;
         case 'o': offline = true; break;
         case 'h': usage(stdout); return 0;
+        case 'm': messages = true; break;
         default: usage(stderr); return 2;
         }
     }
-    if (optind != argc - 1) {
+    if (messages ? optind >= argc || login : optind != argc - 1) {
         usage(stderr);
         return 2;
     }
@@ -278,6 +345,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "pam_ciba-check: %d configuration error%s\n", n_errors, n_errors == 1 ? "" : "s");
         config_free(&cfg);
         return 2;
+    }
+    if (messages) {
+        rc = show_messages(&cfg, &u, argv + optind, argc - optind);
+        config_free(&cfg);
+        return rc;
     }
     if (cfg.subject_map_file) {
         struct subject_map_cache maps = SUBJECT_MAP_CACHE_INIT;

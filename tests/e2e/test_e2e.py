@@ -524,6 +524,30 @@ def t_check_tool_valid(env):
     check(not env.auth_requests(), "a request was sent without --login")
 
 
+def t_check_tool_show_message(env):
+    """--show-message: each user's binding message under node-oidc's limits, nothing sent."""
+    conf = env.write_conf("check.conf", binding_message_profile="node-oidc")
+    long_user = "firstname.lastname01"
+    r = check_tool(env, ["--config", str(conf), "--show-message", "--service", "sshd", USER, long_user])
+    out = r.stdout.decode()
+    check(r.returncode == 0, "exit %d: %s %s" % (r.returncode, out, r.stderr.decode()))
+    check('binding_message:     "%h login %u #%c"' in out, "no template line in:\n" + out)
+    check("provider limits:     node-oidc: at most 20 characters from [a-zA-Z0-9-._+/!?#]" in out,
+          "no limits line in:\n" + out)
+    msgs = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in (USER, long_user):
+            msgs[parts[0]] = parts[1]
+    for user in (USER, long_user):
+        m = msgs.get(user, "")
+        check(re.fullmatch(r"[a-zA-Z0-9\-._+/!?#]{1,20}", m) and re.search(r"#[A-Z2-9]{4}$", m),
+              "message for %s %r fails node-oidc-provider's check:\n%s" % (user, m, out))
+    check("login-firstna+-#" in msgs.get(long_user, ""), "the long name is not cut and marked:\n" + out)
+    check(re.search(re.escape(long_user) + r" .*\(no such user here\)", out), "unknown user not marked:\n" + out)
+    check(not env.auth_requests(), "a request was sent by --show-message")
+
+
 def t_check_tool_invalid(env):
     """Every error comes with file:line: key, exit status 2; an unknown user is reported."""
     conf = env.write_conf("check.conf", max_wait=100000, scope="profile")
@@ -575,7 +599,7 @@ TESTS = [
     t_ssh_password_then_approval, t_ssh_wrong_password_no_request,
     t_sudo_approve, t_sudo_forged_command, t_sudo_deny, t_sudo_ctrl_c,
     t_login_approve, t_login_deny,
-    t_check_tool_valid, t_check_tool_invalid, t_check_tool_login, t_check_tool_ctrl_c,
+    t_check_tool_valid, t_check_tool_show_message, t_check_tool_invalid, t_check_tool_login, t_check_tool_ctrl_c,
 ]
 
 

@@ -1,5 +1,6 @@
 /* libFuzzer target: config_load on a file holding the input (owned by us, mode 0600).
- * Oracle: a config that loads has every required key and https endpoints. */
+ * Oracle: a config that loads has every required key and https endpoints, and a binding
+ * template that fits its provider's limits. */
 #include "config.h"
 #include "fuzz_common.h"
 
@@ -45,6 +46,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(cfg.client_secret || cfg.private_key_pem || cfg.tls_client_key_pem);
         FUZZ_ASSERT(cfg.scope && cfg.subject && cfg.binding_message);
         FUZZ_ASSERT(cfg.max_wait >= 5 && cfg.request_timeout >= 1 && cfg.connect_timeout >= 1);
+        /* Issue 13 item 5: a loaded binding template always fits its provider's limits. */
+        {
+            char why[256], msg[BINDING_MESSAGE_MAX + 1];
+            struct template_vars v = {.user = "u", .code = "K7QF"};
+            FUZZ_ASSERT(cfg.binding_limits.max >= 1 && cfg.binding_limits.max <= BINDING_MESSAGE_MAX);
+            FUZZ_ASSERT(binding_profile_check(&cfg.binding_limits, cfg.binding_message, why, sizeof(why)) == RES_OK);
+            FUZZ_ASSERT(binding_fit(cfg.binding_message, &v, &cfg.binding_limits, msg) == RES_OK);
+        }
     } else {
         FUZZ_ASSERT(memchr(err, '\0', sizeof(err)) != NULL);
     }

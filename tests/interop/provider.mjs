@@ -175,13 +175,8 @@ function buildProvider(issuer) {
         enabled: true,
         deliveryModes: ['poll'],
         processLoginHint: processLoginHint(issuer),
-        // Auth0's rule, which pam_ciba already enforces: at most 64 characters of
-        // letters, digits, white space and + - _ . , : #
-        validateBindingMessage: async (ctx, msg) => {
-          if (msg !== undefined && !/^[A-Za-z0-9\s+\-_.,:#]{1,64}$/u.test(msg)) {
-            throw new errors.InvalidBindingMessage('binding_message has characters outside the allowed set');
-          }
-        },
+        // No validateBindingMessage: the library's default check, as a new user has it
+        // (at most 20 characters of [a-zA-Z0-9-._+/!?#]; the module's "node-oidc" profile).
         validateRequestContext: async () => {},
         verifyUserCode: async (ctx, account, userCode) => {
           if (!ctx.oidc.client.backchannelUserCodeParameter) return;

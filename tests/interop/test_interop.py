@@ -13,6 +13,7 @@ Module: $PAM_CIBA_SO, default <repo>/pam_ciba/.libs/pam_ciba.so. Must run as roo
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,14 +48,18 @@ ACR = "urn:pam-ciba:acr:push"
 USER_CODE = "4242-ok"
 MTLS_DN = "CN=pam-ciba mtls client"
 
-# user -> uid. carol's provider account is her email address (sub = the email), alice's
-# and bob's are their user names.
-USERS = {"alice": 3001, "bob": 3002, "carol": 3003}
+# user -> uid. carol's provider account is her email address (sub = the email), alice's,
+# bob's and the long name's are their user names.
+LONG_USER = "firstname.lastname01"  # 20 characters: more than node-oidc's whole binding message
+USERS = {"alice": 3001, "bob": 3002, "carol": 3003, LONG_USER: 3004}
 ACCOUNTS = {
     "alice": {"email": "alice@example.com", "user_code": USER_CODE},
     "bob": {"email": "bob@example.com", "user_code": USER_CODE},
     "carol@example.com": {"email": "carol@example.com", "user_code": USER_CODE},
+    LONG_USER: {"email": "long@example.com", "user_code": USER_CODE},
 }
+# node-oidc-provider's default validateBindingMessage, which provider.mjs keeps.
+NODE_BINDING_RE = re.compile(r"^[a-zA-Z0-9\-._+/!?#]{1,20}$")
 
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, timeout=60, **kw)
@@ -194,6 +199,8 @@ class Env:
             "es256": dict(post, client_id="pam-ciba-es256", id_token_signed_response_alg="ES256"),
             "ps256": dict(post, client_id="pam-ciba-ps256", id_token_signed_response_alg="PS256"),
             "eddsa": dict(post, client_id="pam-ciba-eddsa", id_token_signed_response_alg="EdDSA"),
+            # RFC 9864's fully specified name for the same signature
+            "ed25519": dict(post, client_id="pam-ciba-ed25519", id_token_signed_response_alg="Ed25519"),
             "ucode": dict(post, client_id="pam-ciba-ucode", backchannel_user_code_parameter=True),
         }
         self.provider = None
@@ -232,8 +239,9 @@ class Case(pt.Case):
 
     def settings(self, client="post", **over):
         s = super().settings()
+        # The default binding_message template, fitted to node-oidc-provider's default check.
         s.update(issuer=self.p.issuer, discovery=True, cache_dir=str(self.cache), cache_ttl=3600,
-                 clock_skew=60)
+                 clock_skew=60, binding_message_profile="node-oidc")
         s.update(self.env.client_settings(client))
         for k, v in over.items():
             if v is None:
@@ -325,6 +333,9 @@ def approve(c, client="post", user="alice", sub=None, **over):
           "last token answer %r" % tokens[-1])
     check(seen[0]["binding_message"] and seen[0]["binding_message"] in o.stdout,
           "binding message %r not on the terminal %r" % (seen[0]["binding_message"], o.stdout))
+    check(over.get("binding_message_profile") not in (None, "node-oidc") or
+          NODE_BINDING_RE.match(seen[0]["binding_message"]),
+          "binding message %r fails node-oidc-provider's check" % seen[0]["binding_message"])
     c.polls_spaced(log)
     c.client_auth_as(client, log)
     for secret in (SECRET, BASIC_SECRET):
@@ -584,7 +595,7 @@ def alg_test(client, alg):
     return run_
 
 
-for _client, _alg in (("es256", "ES256"), ("ps256", "PS256"), ("eddsa", "EdDSA")):
+for _client, _alg in (("es256", "ES256"), ("ps256", "PS256"), ("eddsa", "EdDSA"), ("ed25519", "Ed25519")):
     test(alg_test(_client, _alg))
 
 
@@ -596,6 +607,50 @@ def id_token_alg_not_allowed(c):
     c.expect(o, "PAM_AUTH_ERR")
     check(c.issued(log) and c.issued(log)[-1]["id_token"]["alg"] == "RS256",
           "the provider never issued the RS256 token: %r" % c.requests(TOKEN, log))
+
+
+# ---------------------------------------------------------------- binding message limits
+
+def code_in(message):
+    """The 4-character code after the last '#' (the default template ends with #%c)."""
+    m = re.search(r"#([A-Z2-9]{4})$", message)
+    return m.group(1) if m else None
+
+
+@test
+def binding_message_default_template_node_oidc(c):
+    o, log, seen = approve(c)
+    msg = seen["binding_message"]
+    check(NODE_BINDING_RE.match(msg) and code_in(msg), "binding message %r" % msg)
+    check("alice" in msg, "the user name was dropped from %r" % msg)
+
+
+@test
+def binding_message_long_user_node_oidc(c):
+    # 20 characters of user name under a 20-character limit: shortened, marked, code whole.
+    o, log, seen = approve(c, user=LONG_USER)
+    msg = seen["binding_message"]
+    check(NODE_BINDING_RE.match(msg) and code_in(msg), "binding message %r" % msg)
+    check(re.search(r"(^|-)firstna\+", msg), "the user name is not shown cut and marked: %r" % msg)
+    check(msg in o.stdout, "the terminal shows another message than the phone: %r" % o.stdout)
+
+
+@test
+def binding_message_user_hash_code_long_user(c):
+    # README's "%u#%c", refused by this provider for 16+ character names before the profiles.
+    o, log, seen = approve(c, user=LONG_USER, binding_message="%u#%c")
+    msg = seen["binding_message"]
+    check(NODE_BINDING_RE.match(msg) and msg.startswith("firstname.last+#") and code_in(msg),
+          "binding message %r" % msg)
+
+
+@test
+def binding_message_auth0_profile_refused(c):
+    # Auth0's limits (spaces, 64 characters) against node-oidc-provider's default check:
+    # the provider refuses the request; never a login, never a poll.
+    o, log = refused_at_bc(c, binding_message_profile="auth0")
+    check([e.get("error") for e in c.requests(BC, log)] == ["invalid_binding_message"],
+          "bc-authorize %r" % c.requests(BC, log))
 
 
 # ---------------------------------------------------------------- hints and request options
