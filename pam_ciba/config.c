@@ -1,6 +1,7 @@
 /* Loads /etc/security/pam_ciba.conf: safe open, size cap, strict keys, validation. */
 #include "config.h"
 #include "authz_details.h"
+#include "confirm.h"
 #include "json_util.h"
 #include "message.h"
 #include "policy.h"
@@ -41,6 +42,7 @@ static const char *const unmapped_names[] = {"deny", "ignore", NULL};
 static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
 static const char *const reuse_scope_names[] = {"session", "command", NULL};
+static const char *const confirm_names[] = {"compare", "type", NULL};
 
 #define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
 #define INT(k, f, lo, hi) {k, KEY_INT, offsetof(struct config, f), lo, hi, NULL}
@@ -103,6 +105,8 @@ static const struct key_spec keys[] = {
     ENUM("tls_min_version", tls_min_version, tls_min_names),
     STR("pinned_public_key", pinned_public_key),
     ENUM("failmode", failmode, failmode_names),
+    /* Typed code (issue 12, item 1). */
+    ENUM("confirm", confirm, confirm_names),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -690,6 +694,18 @@ static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_ui
     return RES_OK;
 }
 
+/* confirm = "type": the code must reach the phone and must not reach the terminal. */
+static result finish_confirm(struct config *cfg, struct errs *e)
+{
+    char detail[256];
+    const char *key = NULL;
+
+    if (cfg->confirm == CONFIRM_TYPE &&
+        confirm_check_config(cfg->binding_message, cfg->message, &key, detail, sizeof(detail)) != RES_OK)
+        FAIL(key, "%s", detail);
+    return RES_OK;
+}
+
 #undef FAIL
 
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
@@ -752,6 +768,8 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
     r = finish(cfg, &e, trusted_uid, st.st_mode);
     if (r == RES_OK)
         r = finish_policy(cfg, &e, trusted_uid);
+    if (r == RES_OK)
+        r = finish_confirm(cfg, &e);
     if (r == RES_OK && e.count > 0)
         r = RES_CONFIG;
 out:

@@ -28,6 +28,8 @@ enum tls_min { TLS_MIN_1_2, TLS_MIN_1_3 };
 enum failmode { FAILMODE_SECURE, FAILMODE_SAFE };
 /* What one approval covers for reuse: the caller's session, or also the exact command. */
 enum reuse_scope { REUSE_SCOPE_SESSION, REUSE_SCOPE_COMMAND };
+/* How the user proves they saw this login's request: compare the code by eye, or type it. */
+enum confirm_mode { CONFIRM_COMPARE, CONFIRM_TYPE };
 
 struct config {
     char *issuer;
@@ -91,6 +93,8 @@ struct config {
     char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
     char *pin_hashes;             /* what libcurl gets: pinned_public_key's hashes, or the key file's hash */
     int failmode;                 /* enum failmode */
+    /* Typed code (issue 12, item 1). */
+    int confirm;                  /* enum confirm_mode */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through
