@@ -103,8 +103,8 @@ static result ask_typed_code(const struct approval_ui *ui, const char *text, con
         snprintf(rep->reason, sizeof(rep->reason), "conversation failed while asking for the code");
         return RES_CONV;
     }
-    /* The answer may be anything, even a password (sshd's PasswordAuthentication answers
-     * every prompt with it): it is compared, wiped, and never logged. */
+    /* The answer may be anything, even a password typed in the wrong place: it is
+     * compared, wiped, and never logged. */
     right = confirm_code_matches(typed, code);
     none = confirm_answer_empty(typed);
     wipe_free_str(typed);
