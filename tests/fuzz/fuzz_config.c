@@ -1,5 +1,7 @@
 /* libFuzzer target: config_load on a file holding the input (owned by us, mode 0600).
- * Oracle: a config that loads has every required key and https endpoints. */
+ * Oracle: a config that loads has every required key and https endpoints; with
+ * confirm = "type" the phone gets the code (%c in binding_message) and the terminal
+ * does not (no %c in message). */
 #include "config.h"
 #include "fuzz_common.h"
 
@@ -20,6 +22,17 @@ static void remove_scratch(void)
         close(fd);
         unlink(path);
     }
+}
+
+/* Whether tmpl holds the escape %c ("%%" is a literal percent sign). */
+static int has_code_escape(const char *tmpl)
+{
+    for (const char *p = tmpl; p && *p; p++)
+        if (*p == '%' && *++p == 'c')
+            return 1;
+        else if (!*p)
+            break;
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -45,6 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(cfg.client_secret || cfg.private_key_pem || cfg.tls_client_key_pem);
         FUZZ_ASSERT(cfg.scope && cfg.subject && cfg.binding_message);
         FUZZ_ASSERT(cfg.max_wait >= 5 && cfg.request_timeout >= 1 && cfg.connect_timeout >= 1);
+        FUZZ_ASSERT(cfg.confirm == CONFIRM_COMPARE || cfg.confirm == CONFIRM_TYPE);
+        if (cfg.confirm == CONFIRM_TYPE)
+            FUZZ_ASSERT(has_code_escape(cfg.binding_message) && !has_code_escape(cfg.message));
     } else {
         FUZZ_ASSERT(memchr(err, '\0', sizeof(err)) != NULL);
     }
