@@ -1036,7 +1036,8 @@ def typed_code_right_after_approval(c):
     outcome_logged(o, "approved")
     tokens = c.token_requests()
     check(len(tokens) == 1, "expected one token request after the code, got %d" % len(tokens))
-    check(after < 3, "login took %.2fs after the code was typed" % after)
+    # Under valgrind or ASan (WRAPPER) the module itself is many times slower.
+    check(after < (3 if not WRAPPER else 30), "login took %.2fs after the code was typed" % after)
     print("  typed code: login ended %.0f ms after Enter (approval already in)" % (after * 1000))
 
 
