@@ -686,6 +686,31 @@ def t_check_tool_login(env):
           "exit %d:\n%s" % (r.returncode, r.stdout.decode()))
 
 
+def t_check_tool_typed_code(env):
+    """--login with confirm = "type": the tool masks the code and reads it from stdin; the
+    right code after approval gives 0, a wrong one 1 (outcome wrong_code)."""
+    conf = env.write_conf("check.conf", confirm="type")
+    wrong = lambda code: ("A" if code[0] != "A" else "B") + code[1:]  # noqa: E731
+    for answer, want_rc, want in ((lambda code: code, 0, "approved"), (wrong, 1, "wrong_code")):
+        env.reset_provider(interval=1, phone="approve")
+        proc = subprocess.Popen(env.ns.argv([str(CHECK_TOOL), "--config", str(conf), "--login", USER]),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: env.auth_requests(), 15, "the tool's request")
+            code = env.only_request()["binding_message"][-4:]
+            out, err = proc.communicate((answer(code) + "\n").encode(), timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        text = out.decode()
+        # The example binding message the tool prints has a code of its own, not this one.
+        check(proc.returncode == want_rc and "outcome:             %s" % want in text,
+              "exit %s:\n%s%s" % (proc.returncode, text, err.decode()))
+        check(code not in text + err.decode(), "the code was printed:\n" + text)
+        check("then type the code it shows:" in text and "#****" in text, "no typed-code prompt:\n" + text)
+
+
 def t_check_tool_ctrl_c(env):
     """Ctrl-C on the tool's terminal (default SIGINT disposition) ends the wait at once."""
     conf = env.write_conf("check.conf")
@@ -710,6 +735,7 @@ TESTS = [
     t_ssh_typed_code, t_ssh_typed_code_before_approval, t_ssh_typed_wrong_code, t_ssh_typed_enter_only,
     t_ssh_typed_code_denied, t_sudo_typed_code, t_sudo_typed_wrong_code,
     t_check_tool_valid, t_check_tool_invalid, t_check_tool_login, t_check_tool_ctrl_c,
+    t_check_tool_typed_code,
 ]
 
 
