@@ -3,6 +3,7 @@
 #include "authz_details.h"
 #include "ciba.h"
 #include "client_auth.h"
+#include "confirm.h"
 #include "host_env.h"
 #include "provider.h"
 #include "idtoken.h"
@@ -82,6 +83,42 @@ static result wait_for_answer(const struct ciba_client *c, struct ciba_pending *
     return r;
 }
 
+/* confirm = "type": the prompt is the wait. Polling starts once the code is in: a PAM
+ * conversation call cannot be interrupted (sshd, sudo and login block in it), so neither
+ * an approval nor a denial could end the prompt sooner, and no thread of ours runs inside
+ * a set-id host. The first poll follows the answer at once (the interval has passed), so
+ * an approval that is already in finishes the login one token request after Enter. */
+static result ask_typed_code(const struct approval_ui *ui, const char *text, const char *code,
+                             const struct clock *clk, double deadline, struct approval_report *rep)
+{
+    char msg[MESSAGE_MAX + sizeof(CONFIRM_TYPE_SUFFIX)];
+    char *typed = NULL;
+    bool right, none;
+    int st;
+
+    snprintf(msg, sizeof(msg), "%s" CONFIRM_TYPE_SUFFIX, text);
+    st = ui->prompt_answer(ui->ctx, msg, &typed);
+    if (st != UI_OK || !typed) {
+        wipe_free_str(typed);
+        snprintf(rep->reason, sizeof(rep->reason), "conversation failed while asking for the code");
+        return RES_CONV;
+    }
+    /* The answer may be anything, even a password typed in the wrong place: it is
+     * compared, wiped, and never logged. */
+    right = confirm_code_matches(typed, code);
+    none = confirm_answer_empty(typed);
+    wipe_free_str(typed);
+    if (!right) {
+        snprintf(rep->reason, sizeof(rep->reason), none ? "no code was typed" : "the typed code is wrong");
+        return RES_WRONG_CODE;
+    }
+    if (clk->now(clk->ctx) >= deadline) {
+        snprintf(rep->reason, sizeof(rep->reason), "the code was typed after max_wait");
+        return RES_TIMEOUT;
+    }
+    return RES_OK;
+}
+
 static result ask_user_code(const struct approval_ui *ui, char **code)
 {
     *code = NULL;
@@ -145,6 +182,11 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         snprintf(rep->reason, sizeof(rep->reason), "user name holds a control character or is not valid UTF-8");
         return RES_USER_UNKNOWN;
     }
+    /* Nowhere to type the code: fail before the phone is asked anything. */
+    if (cfg->confirm == CONFIRM_TYPE && !(ui && ui->prompt_answer)) {
+        snprintf(rep->reason, sizeof(rep->reason), "confirm = \"type\" needs a conversation to type the code in");
+        return RES_CONV;
+    }
     provider_init(&prov, cfg, NULL, clk, env->log, env->cache_owner);
     host_names(host_full, sizeof(host_full), host_short, sizeof(host_short));
     r = binding_code_generate(code);
@@ -165,6 +207,13 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         r = login_hint_build(cfg->login_hint_format, cfg->issuer, subject, &hint);
     if (r == RES_OK)
         r = binding_fit(cfg->binding_message, &vars, &cfg->binding_limits, rep->binding_message);
+    /* A template whose literal text fills the 64 characters cuts the code off the end:
+     * nobody could type it, so say so instead of sending the request. */
+    if (r == RES_OK && cfg->confirm == CONFIRM_TYPE && !strstr(rep->binding_message, code)) {
+        snprintf(rep->reason, sizeof(rep->reason), "binding_message is too long: the code (%%c) was cut off");
+        r = RES_CONFIG;
+        goto out;
+    }
     /* Expanded on the parsed JSON tree: login facts can never change its structure. */
     if (r == RES_OK && cfg->authorization_details)
         r = authz_details_expand(cfg->authorization_details, &vars, &details);
@@ -230,7 +279,15 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         /* A token issued before this request was sent cannot be its answer. */
         time_t sent = clk->wall(clk->ctx);
 
-        log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
+        if (cfg->confirm == CONFIRM_TYPE) {
+            /* The log must not give the code to whoever can read it and the terminal. */
+            char masked[sizeof(rep->binding_message)];
+            confirm_mask(rep->binding_message, code, masked, sizeof(masked));
+            log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\" (code hidden: confirm = type)", hint,
+                    masked);
+        } else {
+            log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
+        }
         r = ciba_start(&c, &req, &pending, rep->reason, sizeof(rep->reason));
         if (r != RES_OK) {
             rep->unreachable = provider_unreachable(r, pending.bc_status);
@@ -240,14 +297,32 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
             /* %e: what is left of the request's lifetime, bounded by max_wait. */
             double left = deadline - clk->now(clk->ctx);
             long expires = pending.expires_in > 0 && pending.expires_in < left ? pending.expires_in : (long)left;
-            r = message_build(cfg->message ? cfg->message : MESSAGE_DEFAULT, &vars, rep->binding_message,
-                              expires, text, sizeof(text));
+            if (cfg->confirm == CONFIRM_TYPE) {
+                /* The terminal shows the binding message with the code masked: the person
+                 * at the terminal must learn the code from the phone, or not at all. */
+                char masked[sizeof(rep->binding_message)], stars[sizeof(code)];
+                struct template_vars shown = vars;
+                confirm_mask(rep->binding_message, code, masked, sizeof(masked));
+                confirm_mask(code, code, stars, sizeof(stars));
+                shown.code = stars;
+                r = message_build(cfg->message ? cfg->message : MESSAGE_DEFAULT, &shown, masked, expires, text,
+                                  sizeof(text));
+            } else {
+                r = message_build(cfg->message ? cfg->message : MESSAGE_DEFAULT, &vars, rep->binding_message,
+                                  expires, text, sizeof(text));
+            }
         }
-        if (r == RES_OK)
-            r = tell_user(cfg, ui, u->service, text, env->log);
-        if (r != RES_OK) {
-            snprintf(rep->reason, sizeof(rep->reason), "conversation failed while showing the message");
-            goto out;
+        if (r == RES_OK && cfg->confirm == CONFIRM_TYPE) {
+            r = ask_typed_code(ui, text, code, clk, deadline, rep);
+            if (r != RES_OK)
+                goto out;
+        } else {
+            if (r == RES_OK)
+                r = tell_user(cfg, ui, u->service, text, env->log);
+            if (r != RES_OK) {
+                snprintf(rep->reason, sizeof(rep->reason), "conversation failed while showing the message");
+                goto out;
+            }
         }
         r = wait_for_answer(&c, &pending, deadline, &tokens, env->clock == NULL && !env->threaded_host, rep);
         if (r != RES_OK)
@@ -260,6 +335,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
             snprintf(rep->reason, sizeof(rep->reason), "id_token verified");
     }
 out:
+    explicit_bzero(code, sizeof(code));
     ciba_tokens_clear(&tokens);
     ciba_pending_clear(&pending);
     provider_free(&prov);

@@ -36,6 +36,10 @@ struct approval_ui {
     /* Ask for a hidden answer (the user_code); *answer is malloc'd, wipe it. */
     int (*prompt_secret)(void *ctx, const char *msg, char **answer);
     void *ctx;
+    /* confirm = "type": show msg and read a visible answer (the code the phone shows);
+     * *answer is malloc'd, wipe it. NULL when there is no conversation: then a login that
+     * needs the code fails before any request is sent. */
+    int (*prompt_answer)(void *ctx, const char *msg, char **answer);
 };
 
 struct approval_env {

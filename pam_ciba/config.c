@@ -1,6 +1,7 @@
 /* Loads /etc/security/pam_ciba.conf: safe open, size cap, strict keys, validation. */
 #include "config.h"
 #include "authz_details.h"
+#include "confirm.h"
 #include "json_util.h"
 #include "message.h"
 #include "policy.h"
@@ -42,6 +43,7 @@ static const char *const unmapped_names[] = {"deny", "ignore", NULL};
 static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
 static const char *const reuse_scope_names[] = {"session", "command", NULL};
+static const char *const confirm_names[] = {"compare", "type", NULL};
 
 #define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
 #define INT(k, f, lo, hi) {k, KEY_INT, offsetof(struct config, f), lo, hi, NULL}
@@ -108,6 +110,8 @@ static const struct key_spec keys[] = {
     ENUM("binding_message_profile", binding_message_profile, binding_preset_names),
     INT("binding_message_max", binding_message_max, 1, BINDING_MESSAGE_MAX),
     STR("binding_message_charset", binding_message_charset),
+    /* Typed code (issue 12, item 1). */
+    ENUM("confirm", confirm, confirm_names),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -723,6 +727,18 @@ static void finish_binding(struct config *cfg, struct errs *e)
              "%s", why);
 }
 
+/* confirm = "type": the code must reach the phone and must not reach the terminal. */
+static result finish_confirm(struct config *cfg, struct errs *e)
+{
+    char detail[256];
+    const char *key = NULL;
+
+    if (cfg->confirm == CONFIRM_TYPE &&
+        confirm_check_config(cfg->binding_message, cfg->message, &key, detail, sizeof(detail)) != RES_OK)
+        FAIL(key, "%s", detail);
+    return RES_OK;
+}
+
 #undef FAIL
 
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
@@ -798,6 +814,8 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
         r = finish_policy(cfg, &e, trusted_uid);
     if (r == RES_OK)
         finish_binding(cfg, &e);
+    if (r == RES_OK)
+        r = finish_confirm(cfg, &e);
     if (r == RES_OK && e.count > 0)
         r = RES_CONFIG;
 out:

@@ -29,6 +29,8 @@ enum tls_min { TLS_MIN_1_2, TLS_MIN_1_3 };
 enum failmode { FAILMODE_SECURE, FAILMODE_SAFE };
 /* What one approval covers for reuse: the caller's session, or also the exact command. */
 enum reuse_scope { REUSE_SCOPE_SESSION, REUSE_SCOPE_COMMAND };
+/* How the user proves they saw this login's request: compare the code by eye, or type it. */
+enum confirm_mode { CONFIRM_COMPARE, CONFIRM_TYPE };
 
 struct config {
     char *issuer;
@@ -97,6 +99,8 @@ struct config {
     int binding_message_max;      /* characters; 0 = the profile's */
     char *binding_message_charset; /* NULL = the profile's */
     struct binding_profile binding_limits; /* resolved from the three at load */
+    /* Typed code (issue 12, item 1). */
+    int confirm;                  /* enum confirm_mode */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through

@@ -71,6 +71,7 @@ static int to_pam(result r, int failmode, const struct approval_report *rep)
     case RES_INVALID_TOKEN:
     case RES_PROTOCOL:
     case RES_REJECTED:
+    case RES_WRONG_CODE:
         return PAM_AUTH_ERR;
     }
     return PAM_AUTH_ERR;
@@ -145,6 +146,13 @@ static int ui_prompt_secret(void *ctx, const char *msg, char **answer)
 {
     *answer = NULL;
     return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_OFF, msg, answer);
+}
+
+/* confirm = "type": the code is shown on the phone and typed visibly, like a one-time code. */
+static int ui_prompt_answer(void *ctx, const char *msg, char **answer)
+{
+    *answer = NULL;
+    return conv_one(((struct ui_ctx *)ctx)->pamh, PAM_PROMPT_ECHO_ON, msg, answer);
 }
 
 static bool have_conv(pam_handle_t *pamh)
@@ -249,7 +257,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
         struct caller who;
         char bound_command[sizeof(cmd.target) + COMMAND_FULL_MAX + 2];
         struct ui_ctx uctx = {pamh};
-        struct approval_ui ui = {ui_info, ui_prompt_enter, ui_prompt_secret, &uctx};
+        struct approval_ui ui = {ui_info, ui_prompt_enter, ui_prompt_secret, &uctx,
+                                 have_conv(pamh) ? ui_prompt_answer : NULL};
         struct approval_env env = {NULL, NULL, &log, 0, !sole_thread};
         /* PAM_SILENT does not count: the message is shown anyway (see ui_info). */
         struct policy_facts facts = {user, service, rhost, tty, NULL, 0, have_conv(pamh)};

@@ -18,6 +18,7 @@ const char *result_name(result r)
     case RES_INTERRUPTED: return "interrupted";
     case RES_INTERNAL: return "internal_error";
     case RES_IGNORE: return "ignored";
+    case RES_WRONG_CODE: return "wrong_code";
     }
     return "unknown";
 }

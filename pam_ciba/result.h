@@ -16,7 +16,8 @@ typedef enum {
     RES_CONV,           /* the conversation with the user failed */
     RES_INTERRUPTED,    /* the wait was cancelled */
     RES_INTERNAL,       /* out of memory or another local failure */
-    RES_IGNORE          /* the policy does not apply to this login (PAM_IGNORE) */
+    RES_IGNORE,         /* the policy does not apply to this login (PAM_IGNORE) */
+    RES_WRONG_CODE      /* confirm = "type": the typed code is not the one the phone shows */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */

@@ -117,7 +117,7 @@ static result run(int prompt, const char *service, const char *command, struct a
 {
     struct config c = config(prompt, "web01 %s %u: %C #%c");
     struct approval_user u = {"alice", service, NULL, "pts/1", NULL, command, NULL, NULL};
-    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL};
+    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, NULL};
     struct approval_env env = {&tr, &clk, NULL, getuid(), false};
     return approval_run(&c, &u, &ui, &env, rep);
 }
@@ -202,6 +202,276 @@ static void test_command_in_binding_message(void **state)
     assert_int_equal(rep.binding_message[strlen(rep.binding_message) - 5], '#');
 }
 
+/* ---- confirm = "type" (issue 12): a provider whose token answers follow a script, and a
+ * user who types an answer after a while. */
+
+static EVP_PKEY *signing_key;
+
+struct typed {
+    const char *polls[8]; /* token answers in order: "TOKEN", or an error code */
+    int n_polls;
+    char answer[128];     /* what the user types; "@CODE" types the code from the request */
+    int answer_status;
+    double typing;        /* seconds the user takes */
+    char prompt[512];
+    char code[8];
+    double prompt_done, poll_at[8];
+    char log[2048];
+};
+static struct typed ty;
+
+static void code_from_body(const char *body)
+{
+    /* binding_message=web01+login+alice+%23K7QF: the code follows "%23" (#). */
+    const char *p = strstr(body, "%23");
+    assert_non_null(p);
+    snprintf(ty.code, sizeof(ty.code), "%.4s", p + 3);
+}
+
+static char *signed_id_token(void)
+{
+    char payload[256];
+    time_t now = fake_wall(NULL);
+    snprintf(payload, sizeof(payload),
+             "{\"iss\":\"https://t/\",\"aud\":\"cid\",\"sub\":\"alice\",\"iat\":%lld,\"exp\":%lld}",
+             (long long)now, (long long)now + 300);
+    return tk_sign(signing_key, "RS256", NULL, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"JWT\"}", payload);
+}
+
+static result typed_post(void *ctx, const char *url, const char *body, const char *authorization,
+                         struct http_response *resp, char *err, size_t errlen)
+{
+    int i = w.requests++;
+    (void)ctx, (void)authorization, (void)err, (void)errlen;
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after = -1;
+    snprintf(resp->content_type, sizeof(resp->content_type), "application/json");
+    if (i == 0) {
+        assert_string_equal(url, "https://t/bc-authorize");
+        code_from_body(body);
+        resp->status = 200;
+        resp->body = strdup("{\"auth_req_id\":\"req-1\",\"expires_in\":120,\"interval\":2}");
+    } else {
+        const char *a;
+        assert_string_equal(url, "https://t/oauth/token");
+        if (i - 1 >= ty.n_polls)
+            fail_msg("unexpected token request %d", i);
+        ty.poll_at[i - 1] = w.now;
+        a = ty.polls[i - 1];
+        if (strcmp(a, "TOKEN") == 0) {
+            char *tok = signed_id_token();
+            resp->status = 200;
+            resp->body = malloc(strlen(tok) + 64);
+            sprintf(resp->body, "{\"access_token\":\"at\",\"token_type\":\"Bearer\",\"id_token\":\"%s\"}", tok);
+            free(tok);
+        } else {
+            resp->status = 400;
+            resp->body = malloc(strlen(a) + 16);
+            sprintf(resp->body, "{\"error\":\"%s\"}", a);
+        }
+    }
+    resp->len = strlen(resp->body);
+    return RES_OK;
+}
+static const struct transport typed_tr = {typed_post, fake_get, NULL};
+
+static int ui_answer(void *ctx, const char *msg, char **answer)
+{
+    (void)ctx;
+    strcat(w.seen, "a");
+    snprintf(ty.prompt, sizeof(ty.prompt), "%s", msg);
+    w.now += ty.typing;
+    ty.prompt_done = w.now;
+    *answer = NULL;
+    if (ty.answer_status != UI_OK)
+        return ty.answer_status;
+    if (strncmp(ty.answer, "@CODE", 5) == 0) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "%.7s%.120s", ty.code, ty.answer + 5);
+        *answer = strdup(buf);
+    } else {
+        *answer = strdup(ty.answer);
+    }
+    return UI_OK;
+}
+
+static void capture_log(void *ctx, int prio, const char *msg)
+{
+    (void)ctx, (void)prio;
+    strncat(ty.log, msg, sizeof(ty.log) - strlen(ty.log) - 2);
+    strcat(ty.log, "\n");
+}
+
+static result run_typed(const char *service, const char *answer, double typing, struct approval_report *rep)
+{
+    struct config c = config(PROMPT_AUTO, "%h login %u #%c");
+    struct approval_user u = {"alice", service, NULL, "pts/1", NULL, NULL, NULL, NULL};
+    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, ui_answer};
+    struct logger log = {capture_log, NULL, true};
+    struct approval_env env = {&typed_tr, &clk, &log, getuid(), false};
+    static char *algs[] = {"RS256", NULL};
+    c.confirm = CONFIRM_TYPE;
+    c.max_wait = 60;
+    c.id_token_algs = algs;
+    snprintf(ty.answer, sizeof(ty.answer), "%s", answer);
+    ty.typing = typing;
+    return approval_run(&c, &u, &ui, &env, rep);
+}
+
+static int reset_typed(void **state)
+{
+    reset(state);
+    memset(&ty, 0, sizeof(ty));
+    ty.answer_status = UI_OK;
+    return 0;
+}
+
+/* Right code, approval already in: one token request, at once after the answer. */
+static void test_typed_right_code_approved(void **state)
+{
+    struct approval_report rep;
+    (void)state;
+    ty.polls[0] = "TOKEN";
+    ty.n_polls = 1;
+    result r = run_typed("sshd", "@CODE", 9, &rep);
+    if (r != RES_OK)
+        fail_msg("%s", rep.reason);
+    /* One prompt, nothing else: no info message, no "press Enter". */
+    assert_string_equal(w.seen, "a");
+    assert_int_equal(w.requests, 2);
+    assert_true(ty.poll_at[0] == ty.prompt_done);
+    /* The terminal shows the binding message with the code masked, never the code. */
+    assert_null(strstr(ty.prompt, ty.code));
+    assert_non_null(strstr(ty.prompt, "login alice #****\" on your phone (expires in "));
+    assert_non_null(strstr(ty.prompt, "s), then type the code it shows: "));
+    assert_non_null(strstr(rep.binding_message, ty.code));
+    /* Neither does the debug log. */
+    assert_null(strstr(ty.log, ty.code));
+    assert_non_null(strstr(ty.log, "#****"));
+}
+
+/* The code the way people type it; and the same for sudo (a prompt there too). */
+static void test_typed_code_loosely(void **state)
+{
+    struct approval_report rep;
+    (void)state;
+    ty.polls[0] = "TOKEN";
+    ty.n_polls = 1;
+    assert_int_equal(run_typed("sudo", "@CODE  ", 3, &rep), RES_OK);
+    assert_string_equal(w.seen, "a");
+}
+
+/* The attacker's case: the phone approved, the person at the terminal does not know the
+ * code. No token is even asked for. */
+static void test_typed_wrong_code_fails(void **state)
+{
+    struct approval_report rep;
+    (void)state;
+    ty.polls[0] = "TOKEN";
+    ty.n_polls = 1;
+    assert_int_equal(run_typed("sshd", "ABCD", 5, &rep), RES_WRONG_CODE);
+    assert_int_equal(w.requests, 1);
+    assert_string_equal(rep.reason, "the typed code is wrong");
+    assert_null(strstr(ty.log, "ABCD"));
+    /* The right code with one character changed. */
+    reset_typed(NULL);
+    ty.polls[0] = "TOKEN";
+    ty.n_polls = 1;
+    assert_int_equal(run_typed("sshd", "@CODEX", 5, &rep), RES_WRONG_CODE);
+    assert_int_equal(w.requests, 1);
+}
+
+/* Enter without a code (the old habit): approval alone is not enough. */
+static void test_typed_no_code_fails(void **state)
+{
+    struct approval_report rep;
+    (void)state;
+    ty.polls[0] = "TOKEN";
+    ty.n_polls = 1;
+    assert_int_equal(run_typed("sshd", "", 5, &rep), RES_WRONG_CODE);
+    assert_string_equal(rep.reason, "no code was typed");
+    assert_int_equal(w.requests, 1);
+}
+
+/* Code typed before the phone answers: polling goes on at the interval until the denial. */
+static void test_typed_code_then_denial(void **state)
+{
+    struct approval_report rep;
+    (void)state;
+    ty.polls[0] = "authorization_pending";
+    ty.polls[1] = "authorization_pending";
+    ty.polls[2] = "access_denied";
+    ty.n_polls = 3;
+    assert_int_equal(run_typed("sshd", "@CODE", 0.5, &rep), RES_DENIED);
+    assert_int_equal(w.requests, 4);
+    /* The interval (2 s) counts from the accepted request, not from the answer. */
+    assert_true(ty.poll_at[0] >= 2.0 && ty.poll_at[1] - ty.poll_at[0] >= 2.0);
+}
+
+/* Code typed first, approval later: success after the approval. */
+static void test_typed_code_then_approval(void **state)
+{
+    struct approval_report rep;
+    (void)state;
+    ty.polls[0] = "authorization_pending";
+    ty.polls[1] = "TOKEN";
+    ty.n_polls = 2;
+    assert_int_equal(run_typed("sshd", "@CODE", 1, &rep), RES_OK);
+    assert_int_equal(w.requests, 3);
+}
+
+/* The right code after max_wait: no request follows, the login fails. */
+static void test_typed_after_deadline(void **state)
+{
+    struct approval_report rep;
+    (void)state;
+    ty.polls[0] = "TOKEN";
+    ty.n_polls = 1;
+    assert_int_equal(run_typed("sshd", "@CODE", 61, &rep), RES_TIMEOUT);
+    assert_int_equal(w.requests, 1);
+    /* The code in time, nobody approves: the wait ends at max_wait. */
+    reset_typed(NULL);
+    for (int i = 0; i < 8; i++)
+        ty.polls[i] = "authorization_pending";
+    ty.n_polls = 8;
+    w.now = 0;
+    assert_int_equal(run_typed("sshd", "@CODE", 50, &rep), RES_TIMEOUT);
+    assert_true(w.now <= 60.0 + 1e-9);
+}
+
+/* No conversation, or a broken one: fail closed, and without a conversation the phone is
+ * never asked. */
+static void test_typed_needs_a_conversation(void **state)
+{
+    struct approval_report rep;
+    struct config c = config(PROMPT_AUTO, "%h login %u #%c");
+    struct approval_user u = {"alice", "sshd", NULL, "pts/1", NULL, NULL, NULL, NULL};
+    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, NULL};
+    struct approval_env env = {&typed_tr, &clk, NULL, getuid(), false};
+    (void)state;
+    c.confirm = CONFIRM_TYPE;
+    assert_int_equal(approval_run(&c, &u, &ui, &env, &rep), RES_CONV);
+    assert_int_equal(approval_run(&c, &u, NULL, &env, &rep), RES_CONV);
+    assert_int_equal(w.requests, 0);
+    ty.answer_status = UI_FAILED;
+    assert_int_equal(run_typed("sshd", "@CODE", 1, &rep), RES_CONV);
+    assert_int_equal(w.requests, 1);
+}
+
+/* A binding message whose literal text pushes the code past 64 characters. */
+static void test_typed_code_cut_off(void **state)
+{
+    struct approval_report rep;
+    struct config c = config(PROMPT_AUTO, "Please check this login request very carefully before approving #%c");
+    struct approval_user u = {"alice", "sshd", NULL, "pts/1", NULL, NULL, NULL, NULL};
+    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, ui_answer};
+    struct approval_env env = {&typed_tr, &clk, NULL, getuid(), false};
+    (void)state;
+    c.confirm = CONFIRM_TYPE;
+    assert_int_equal(approval_run(&c, &u, &ui, &env, &rep), RES_CONFIG);
+    assert_int_equal(w.requests, 0);
+}
+
 static int group_setup(void **state)
 {
     EVP_PKEY *pk = tk_generate("RSA");
@@ -211,7 +481,7 @@ static int group_setup(void **state)
     jwks_json = malloc(strlen(jwk) + 16);
     sprintf(jwks_json, "{\"keys\":[%s]}", jwk);
     free(jwk);
-    EVP_PKEY_free(pk);
+    signing_key = pk;
     return 0;
 }
 
@@ -220,6 +490,7 @@ static int group_teardown(void **state)
     char cmd[128];
     (void)state;
     free(jwks_json);
+    EVP_PKEY_free(signing_key);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cache_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -309,6 +580,15 @@ int main(void)
         cmocka_unit_test_setup(test_only_the_network_is_unreachable, reset),
         cmocka_unit_test_setup(test_unclean_user_name_refused, reset),
         cmocka_unit_test_setup(test_binding_message_fitted_to_profile, reset),
+        cmocka_unit_test_setup(test_typed_right_code_approved, reset_typed),
+        cmocka_unit_test_setup(test_typed_code_loosely, reset_typed),
+        cmocka_unit_test_setup(test_typed_wrong_code_fails, reset_typed),
+        cmocka_unit_test_setup(test_typed_no_code_fails, reset_typed),
+        cmocka_unit_test_setup(test_typed_code_then_denial, reset_typed),
+        cmocka_unit_test_setup(test_typed_code_then_approval, reset_typed),
+        cmocka_unit_test_setup(test_typed_after_deadline, reset_typed),
+        cmocka_unit_test_setup(test_typed_needs_a_conversation, reset_typed),
+        cmocka_unit_test_setup(test_typed_code_cut_off, reset_typed),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

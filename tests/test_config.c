@@ -361,6 +361,32 @@ static void test_policy_key_errors(void **state)
     expect_error(BASE "pinned_public_key = \"/nonexistent.pem\";\n", "pinned_public_key");
 }
 
+/* confirm (issue 12): "compare" by default; "type" needs %c on the phone, not on the terminal. */
+static void test_confirm(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.confirm, CONFIRM_COMPARE);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "confirm = \"type\";\n", 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_int_equal(cfg.confirm, CONFIRM_TYPE);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "confirm = \"type\";\nbinding_message = \"%u@%h #%c\";\nmessage = \"Approve %b\";\n", 0600,
+                          &cfg, err, sizeof(err)),
+                     RES_OK);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "confirm = \"compare\";\nbinding_message = \"%u@%h\";\n", 0600, &cfg, err, sizeof(err)),
+                     RES_OK);
+    config_free(&cfg);
+    expect_error(BASE "confirm = \"type\";\nbinding_message = \"%h login %u\";\n",
+                 ":5: binding_message: confirm = \"type\" needs the code");
+    expect_error(BASE "confirm = \"type\";\nmessage = \"Type %c\";\n", ":5: message: with confirm = \"type\"");
+    expect_error(BASE "confirm = \"number\";\n", "confirm: unknown value");
+    expect_error(BASE "confirm = true;\n", "confirm: must be a string");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -515,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_permissions),
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_failmode),
+        cmocka_unit_test(test_confirm),
         cmocka_unit_test(test_private_key_jwt),
         cmocka_unit_test(test_policy_keys),
         cmocka_unit_test(test_policy_key_errors),

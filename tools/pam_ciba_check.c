@@ -109,6 +109,22 @@ static int term_prompt_secret(void *ctx, const char *msg, char **answer)
     return *answer ? UI_OK : UI_FAILED;
 }
 
+/* confirm = "type": the code from the phone, typed visibly. */
+static int term_prompt_answer(void *ctx, const char *msg, char **answer)
+{
+    char line[300];
+    (void)ctx;
+    *answer = NULL;
+    printf("%s", msg);
+    fflush(stdout);
+    if (!fgets(line, sizeof(line), stdin))
+        return UI_FAILED;
+    line[strcspn(line, "\r\n")] = '\0';
+    *answer = strdup(line);
+    explicit_bzero(line, sizeof(line));
+    return *answer ? UI_OK : UI_FAILED;
+}
+
 static void host_short(char *out, size_t len)
 {
     if (gethostname(out, len) != 0)
@@ -258,10 +274,14 @@ static bool show(const char *path, const struct config *cfg, const struct approv
     printf("ca_file:             %s\n", cfg->ca_file ? cfg->ca_file : "(system trust store)");
     printf("timeouts:            connect %ds, request %ds, whole login (max_wait) %ds\n",
            cfg->connect_timeout, cfg->request_timeout, cfg->max_wait);
-    printf("prompt:              %s: for service \"%s\" the message is shown %s\n",
-           name_of(prompt_names, cfg->prompt), u->service,
-           approval_uses_prompt(cfg->prompt, u->service) ? "in a prompt, polling after Enter"
-                                                          : "as an info message, then polling");
+    if (cfg->confirm == CONFIRM_TYPE)
+        printf("confirm:             type: the terminal asks for the code the phone shows (it is not shown "
+               "here); polling starts once it is typed\n");
+    else
+        printf("prompt:              %s: for service \"%s\" the message is shown %s\n",
+               name_of(prompt_names, cfg->prompt), u->service,
+               approval_uses_prompt(cfg->prompt, u->service) ? "in a prompt, polling after Enter"
+                                                              : "as an info message, then polling");
     if (cfg->max_wait >= SSHD_LOGIN_GRACE_TIME)
         printf("warning:             max_wait %ds is not below sshd's default LoginGraceTime (%ds): "
                "sshd would cut SSH logins off first\n", cfg->max_wait, SSHD_LOGIN_GRACE_TIME);
@@ -368,7 +388,7 @@ int main(int argc, char **argv)
     }
     rc = show(path, &cfg, &u, offline, &log) && (!cfg.subject_map_file || mapped) ? 0 : 1;
     if (login && rc == 0) {
-        struct approval_ui ui = {term_info, term_prompt_enter, term_prompt_secret, NULL};
+        struct approval_ui ui = {term_info, term_prompt_enter, term_prompt_secret, NULL, term_prompt_answer};
         struct approval_env env = {NULL, NULL, &log, 0, false};
         struct approval_report rep;
         result r;

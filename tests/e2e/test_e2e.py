@@ -501,6 +501,140 @@ def t_login_deny(env):
     env.tmux.kill(name)
 
 
+# ---- confirm = "type" (issue 12): the code is on the phone only and typed at the prompt ----
+
+TYPE_PROMPT = (r'Approve the request "([^"\n]+)" on your phone \(expires in \d+ s\), '
+               r'then type the code it shows:')
+
+
+def typed_request(env, screen_binding):
+    """The waiting request behind a typed-code prompt: the screen shows its binding message
+    with the code masked; returns the code the phone shows."""
+    req = env.only_request()
+    m = re.fullmatch(r"(.* #)([A-Z2-9]{4})", req["binding_message"])
+    check(m, "unexpected binding message %r" % req["binding_message"])
+    check(screen_binding == m.group(1) + "****",
+          "screen shows %r, the phone %r" % (screen_binding, req["binding_message"]))
+    check(req["decision"] is None, "request already decided before the test approved it")
+    return m.group(2)
+
+
+def t_ssh_typed_code(env):
+    """Approval alone with confirm = "type" over keyboard-interactive: the prompt shows the
+    message with the code masked; approve, type the code from the phone, the command runs."""
+    env.install_service("sshd", "sshd.approval", env.write_conf(confirm="type"), keep_common_auth=False)
+    env.start_sshd("pam_ciba-approval-only.conf")
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.ssh_command())
+    m, screen = env.tmux.wait_for(name, TYPE_PROMPT)
+    code = typed_request(env, m.group(1))
+    check(code not in screen, "the code is on the terminal:\n" + screen)
+    SCREEN_LOG.append(("SSH client screen, confirm = type, before approval", screen))
+    env.provider.approve()
+    # A person takes longer than the 1 s poll interval to read the phone and type: then the
+    # first poll follows Enter at once, and the time below is what the user waits after it.
+    created = env.only_request()["created"]
+    wait_until(lambda: time.monotonic() > created + 1.1, 5, "one poll interval")
+    typed = time.monotonic()
+    env.tmux.type(name, code)
+    status, screen = env.tmux.wait_exit(name)
+    took = time.monotonic() - typed
+    check("REMOTE-RAN-%s" % USER in screen and status == 0, "login failed (status %s):\n%s" % (status, screen))
+    check(env.polls() == 1, "expected one token request after the code, got %d" % env.polls())
+    print("  ssh, confirm = type: remote command ran %.0f ms after the code was typed" % (took * 1000))
+
+
+def t_ssh_typed_code_before_approval(env):
+    """The code typed before the phone answers: polling goes on, the approval lets the user in."""
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.ssh_command())
+    m, _ = env.tmux.wait_for(name, TYPE_PROMPT)
+    code = typed_request(env, m.group(1))
+    env.tmux.type(name, code.lower())
+    wait_until(lambda: env.polls() >= 2, 10, "polling after the code")
+    check(env.tmux.status(name) is None, "ssh ended while the request was pending")
+    env.provider.approve()
+    status, screen = env.tmux.wait_exit(name)
+    check("REMOTE-RAN-%s" % USER in screen and status == 0, "login failed (status %s):\n%s" % (status, screen))
+
+
+def t_ssh_typed_wrong_code(env):
+    """The attacker's case over SSH: the phone approves, the code typed is not the one it
+    shows: Permission denied, the command does not run, no token is issued."""
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.ssh_command())
+    m, _ = env.tmux.wait_for(name, TYPE_PROMPT)
+    code = typed_request(env, m.group(1))
+    env.provider.approve()
+    env.tmux.type(name, ("A" if code[0] != "A" else "B") + code[1:])
+    status, screen = env.tmux.wait_exit(name)
+    check("Permission denied" in screen and "REMOTE-RAN" not in screen and status == 255,
+          "wrong code got in (status %s):\n%s" % (status, screen))
+    check(env.polls() == 0, "a token was asked for after a wrong code")
+
+
+def t_ssh_typed_enter_only(env):
+    """Approved on the phone, Enter without the code: Permission denied."""
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.ssh_command())
+    env.tmux.wait_for(name, TYPE_PROMPT)
+    env.provider.approve()
+    env.tmux.keys(name, "Enter")
+    status, screen = env.tmux.wait_exit(name)
+    check("Permission denied" in screen and "REMOTE-RAN" not in screen and status == 255,
+          "Enter alone got in (status %s):\n%s" % (status, screen))
+
+
+def t_ssh_typed_code_denied(env):
+    """Right code, then the phone says no: Permission denied."""
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.ssh_command())
+    m, _ = env.tmux.wait_for(name, TYPE_PROMPT)
+    code = typed_request(env, m.group(1))
+    env.tmux.type(name, code)
+    wait_until(lambda: env.polls() >= 1, 10, "polling after the code")
+    env.provider.deny()
+    status, screen = env.tmux.wait_exit(name)
+    check("Permission denied" in screen and "REMOTE-RAN" not in screen and status == 255,
+          "denied login got in (status %s):\n%s" % (status, screen))
+
+
+def t_sudo_typed_code(env):
+    """sudo with confirm = "type": the prompt is on the terminal at once, without the code;
+    approve, type the code, the command runs as root."""
+    env.stop_sshd()
+    conf = env.write_conf("sudo.conf", binding_message="%h sudo %u: %C #%c", confirm="type")
+    env.install_service("sudo", "sudo", conf, keep_common_auth=False)
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.as_user("sudo -k /usr/bin/id -un"))
+    m, screen = env.tmux.wait_for(name, TYPE_PROMPT)
+    code = typed_request(env, m.group(1))
+    check(code not in screen, "the code is on the terminal:\n" + screen)
+    SCREEN_LOG.append(("sudo terminal, confirm = type, before approval", screen))
+    env.provider.approve()
+    env.tmux.type(name, code)
+    status, screen = env.tmux.wait_exit(name)
+    check(re.search(r"^root$", screen, re.M) and status == 0, "sudo did not run it (status %s):\n%s" % (status, screen))
+
+
+def t_sudo_typed_wrong_code(env):
+    """sudo, phone approves, wrong code: sudo counts a failed attempt and asks again (a new
+    request); Ctrl-C then stops it. The command never runs."""
+    env.reset_provider(interval=1, phone="none")
+    name = env.tmux.start(env.as_user("sudo -k /usr/bin/touch %s/sudo-ran" % env.tmp))
+    m, _ = env.tmux.wait_for(name, TYPE_PROMPT)
+    code = typed_request(env, m.group(1))
+    env.provider.approve()
+    env.tmux.type(name, ("A" if code[0] != "A" else "B") + code[1:])
+    wait_until(lambda: len(env.auth_requests()) == 2, 15, "sudo's second attempt")
+    env.tmux.wait_for(name, r"Sorry, try again")
+    env.tmux.keys(name, "C-c")
+    status, screen = env.tmux.wait_exit(name, timeout=10)
+    check(status not in (0, None), "sudo succeeded:\n" + screen)
+    check(not (env.tmp / "sudo-ran").exists(), "the command ran")
+    check(env.polls() == 0, "a token was asked for after a wrong code")
+
+
 def check_tool(env, args, **kw):
     # Inside the namespace: the test user exists only there.
     return subprocess.run(env.ns.argv([str(CHECK_TOOL)] + args), capture_output=True, timeout=60, **kw)
@@ -578,6 +712,31 @@ def t_check_tool_login(env):
           "exit %d:\n%s" % (r.returncode, r.stdout.decode()))
 
 
+def t_check_tool_typed_code(env):
+    """--login with confirm = "type": the tool masks the code and reads it from stdin; the
+    right code after approval gives 0, a wrong one 1 (outcome wrong_code)."""
+    conf = env.write_conf("check.conf", confirm="type")
+    wrong = lambda code: ("A" if code[0] != "A" else "B") + code[1:]  # noqa: E731
+    for answer, want_rc, want in ((lambda code: code, 0, "approved"), (wrong, 1, "wrong_code")):
+        env.reset_provider(interval=1, phone="approve")
+        proc = subprocess.Popen(env.ns.argv([str(CHECK_TOOL), "--config", str(conf), "--login", USER]),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: env.auth_requests(), 15, "the tool's request")
+            code = env.only_request()["binding_message"][-4:]
+            out, err = proc.communicate((answer(code) + "\n").encode(), timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        text = out.decode()
+        # The example binding message the tool prints has a code of its own, not this one.
+        check(proc.returncode == want_rc and "outcome:             %s" % want in text,
+              "exit %s:\n%s%s" % (proc.returncode, text, err.decode()))
+        check(code not in text + err.decode(), "the code was printed:\n" + text)
+        check("then type the code it shows:" in text and "#****" in text, "no typed-code prompt:\n" + text)
+
+
 def t_check_tool_ctrl_c(env):
     """Ctrl-C on the tool's terminal (default SIGINT disposition) ends the wait at once."""
     conf = env.write_conf("check.conf")
@@ -599,7 +758,10 @@ TESTS = [
     t_ssh_password_then_approval, t_ssh_wrong_password_no_request,
     t_sudo_approve, t_sudo_forged_command, t_sudo_deny, t_sudo_ctrl_c,
     t_login_approve, t_login_deny,
+    t_ssh_typed_code, t_ssh_typed_code_before_approval, t_ssh_typed_wrong_code, t_ssh_typed_enter_only,
+    t_ssh_typed_code_denied, t_sudo_typed_code, t_sudo_typed_wrong_code,
     t_check_tool_valid, t_check_tool_show_message, t_check_tool_invalid, t_check_tool_login, t_check_tool_ctrl_c,
+    t_check_tool_typed_code,
 ]
 
 

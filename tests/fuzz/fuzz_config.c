@@ -1,6 +1,7 @@
 /* libFuzzer target: config_load on a file holding the input (owned by us, mode 0600).
- * Oracle: a config that loads has every required key and https endpoints, and a binding
- * template that fits its provider's limits. */
+ * Oracle: a config that loads has every required key and https endpoints, a binding
+ * template that fits its provider's limits, and with confirm = "type" the phone gets the
+ * code (%c in binding_message) and the terminal does not (no %c in message). */
 #include "config.h"
 #include "fuzz_common.h"
 
@@ -21,6 +22,17 @@ static void remove_scratch(void)
         close(fd);
         unlink(path);
     }
+}
+
+/* Whether tmpl holds the escape %c ("%%" is a literal percent sign). */
+static int has_code_escape(const char *tmpl)
+{
+    for (const char *p = tmpl; p && *p; p++)
+        if (*p == '%' && *++p == 'c')
+            return 1;
+        else if (!*p)
+            break;
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,6 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_ASSERT(binding_profile_check(&cfg.binding_limits, cfg.binding_message, why, sizeof(why)) == RES_OK);
             FUZZ_ASSERT(binding_fit(cfg.binding_message, &v, &cfg.binding_limits, msg) == RES_OK);
         }
+        FUZZ_ASSERT(cfg.confirm == CONFIRM_COMPARE || cfg.confirm == CONFIRM_TYPE);
+        if (cfg.confirm == CONFIRM_TYPE)
+            FUZZ_ASSERT(has_code_escape(cfg.binding_message) && !has_code_escape(cfg.message));
     } else {
         FUZZ_ASSERT(memchr(err, '\0', sizeof(err)) != NULL);
     }

@@ -948,6 +948,199 @@ def config_unknown_client_auth(c):
 
 # ---------------------------------------------------------------- runner
 
+# ---------------------------------------------------------------- typed code (confirm = "type", issue 12)
+
+TYPE_PROMPT = "then type the code it shows:"
+
+
+def typed_login(c, answer, phone="approve", phone_delay=0.0, hold=0.0, wait_exit=20, **over):
+    """One login with confirm = "type" through pamtester: wait for the prompt (and the
+    request it belongs to), hold it open `hold` seconds, then type answer(code) and Enter
+    (None: close stdin without an answer). Returns (Outcome, code, seconds from the typed
+    answer to the end of the login)."""
+    c.p.scenario.update(phone=phone, phone_delay=phone_delay)
+    c.write_conf(confirm="type", **over)
+    c.write_service()
+    proc = c.spawn()
+    chunks = {"out": [], "err": []}
+
+    def pump(stream, key):
+        for block in iter(lambda: os.read(stream.fileno(), 4096), b""):
+            chunks[key].append(block)
+
+    def shown():
+        return b"".join(chunks["out"] + chunks["err"]).decode("utf-8", "replace")
+
+    readers = [threading.Thread(target=pump, args=(proc.stdout, "out"), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, "err"), daemon=True)]
+    for t in readers:
+        t.start()
+    code = None
+    typed_at = None
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and proc.poll() is None:
+            if c.p.auth_requests and TYPE_PROMPT in shown():
+                break
+            time.sleep(0.02)
+        check(proc.poll() is None, "pamtester ended before the prompt: %r" % shown()[-600:])
+        req = c.only_auth_request()
+        m = re.search(r"#([A-Z0-9]{4})$", req.binding_message)
+        check(m, "no code in the binding message %r" % req.binding_message)
+        code = m.group(1)
+        if hold:
+            time.sleep(hold)  # the user keeps the prompt open: the scenario itself, not a race
+        typed_at = time.monotonic()
+        text = answer(code)
+        if text is not None:
+            proc.stdin.write(text.encode() + b"\n")
+            proc.stdin.flush()
+        proc.stdin.close()
+        rc = proc.wait(timeout=wait_exit)
+        ended = time.monotonic()
+    except subprocess.TimeoutExpired:
+        rc, ended = None, time.monotonic()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for t in readers:
+            t.join(2)
+    out = b"".join(chunks["out"]).decode("utf-8", "replace")
+    err = b"".join(chunks["err"]).decode("utf-8", "replace")
+    o = Outcome(rc, out, err, ended - typed_at if typed_at else 0.0)
+    c.last = o
+    # Whatever happened, the code never reached the terminal or the log (pam_wrapper copies
+    # the module's syslog lines to stderr), and the prompt showed the masked message.
+    check(code not in out + err, "the code %s was shown or logged: %r" % (code, (out + err)[-800:]))
+    check(TYPE_PROMPT in out + err and "#****" in out + err, "no typed-code prompt: %r" % (out + err)[-600:])
+    c.no_secret_in_output(o)
+    c.no_violations()
+    return o, code, o.elapsed
+
+
+def outcome_logged(o, name):
+    check(re.search(r"decision user=\S+ .*outcome=%s " % re.escape(name), o.stderr),
+          "no decision line with outcome=%s: %r" % (name, o.stderr[-600:]))
+
+
+def other_code(code):
+    """A well-formed code that is not this one (same alphabet, one character changed)."""
+    return ("A" if code[0] != "A" else "B") + code[1:]
+
+
+@test
+def typed_code_right_after_approval(c):
+    """The phone approved, the user types the code it shows: in, one token request after Enter."""
+    o, code, after = typed_login(c, lambda code: code, hold=1.2)
+    c.expect(o, "PAM_SUCCESS")
+    outcome_logged(o, "approved")
+    tokens = c.token_requests()
+    check(len(tokens) == 1, "expected one token request after the code, got %d" % len(tokens))
+    # Under valgrind or ASan (WRAPPER) the module itself is many times slower.
+    check(after < (3 if not WRAPPER else 30), "login took %.2fs after the code was typed" % after)
+    print("  typed code: login ended %.0f ms after Enter (approval already in)" % (after * 1000))
+
+
+@test
+def typed_code_loosely(c):
+    """Lower case, blanks around and the '#' the phone shows are all accepted."""
+    o, code, _ = typed_login(c, lambda code: "  #" + code.lower() + " ")
+    c.expect(o, "PAM_SUCCESS")
+
+
+@test
+def typed_code_then_approval(c):
+    """Code typed before the phone answers: polling goes on until the approval arrives."""
+    o, code, after = typed_login(c, lambda code: code, phone_delay=2.5)
+    c.expect(o, "PAM_SUCCESS")
+    req = c.only_auth_request()
+    check("authorization_pending" in req.answers, "answers %r" % req.answers)
+
+
+@test
+def typed_wrong_code_after_approval(c):
+    """The attacker's case: the phone approves, the person at the terminal does not know the
+    code. The login fails and no token is ever asked for."""
+    o, code, _ = typed_login(c, other_code, hold=0.5)
+    c.expect(o, "PAM_AUTH_ERR")
+    outcome_logged(o, "wrong_code")
+    check(not c.token_requests(), "token requested after a wrong code")
+    check(not any(r.redeemed for r in c.p.auth_requests.values()), "a token was issued")
+    check(other_code(code) not in o.stdout + o.stderr, "the typed answer was logged")
+
+
+@test
+def typed_guesses_never_accepted(c):
+    """Twenty logins, each approved on the phone, each answered with a wrong guess: none gets in."""
+    for i in range(20):
+        c.p.reset()
+        o, code, _ = typed_login(c, lambda code, i=i: other_code(code) if i % 2 else code[::-1] + "X")
+        c.expect(o, "PAM_AUTH_ERR")
+        outcome_logged(o, "wrong_code")
+    check(not c.token_requests(), "token requested after a wrong code")
+
+
+@test
+def typed_nothing_after_approval(c):
+    """Approval on the phone, Enter without a code (the old "press Enter" habit): refused."""
+    o, code, _ = typed_login(c, lambda code: "")
+    c.expect(o, "PAM_AUTH_ERR")
+    outcome_logged(o, "wrong_code")
+    check("no code was typed" in o.stderr, "reason not logged: %r" % o.stderr[-400:])
+    check(not c.token_requests(), "token requested without a code")
+
+
+@test
+def typed_no_answer_after_approval(c):
+    """Approval on the phone, the conversation ends without any answer (EOF): refused."""
+    o, code, _ = typed_login(c, lambda code: None)
+    c.expect(o, "PAM_CONV_ERR")
+    check(not c.token_requests(), "token requested without a code")
+
+
+@test
+def typed_code_then_denial(c):
+    """Right code typed, then the phone says no: refused as a denial."""
+    o, code, _ = typed_login(c, lambda code: code, phone="deny", phone_delay=2.0)
+    c.expect(o, "PAM_AUTH_ERR")
+    outcome_logged(o, "denied")
+    req = c.only_auth_request()
+    check(req.answers[-1] == "access_denied", "answers %r" % req.answers)
+
+
+@test
+def typed_code_nobody_approves(c):
+    """Right code typed, nobody approves: refused at max_wait, not much later."""
+    started = time.monotonic()
+    o, code, _ = typed_login(c, lambda code: code, phone="none", max_wait=5)
+    took = time.monotonic() - started
+    c.expect(o, "PAM_AUTH_ERR")
+    outcome_logged(o, "timeout")
+    check(took < 5 + 1 + 5, "took %.1fs for max_wait 5" % took)
+
+
+@test
+def typed_code_after_deadline(c):
+    """Approved at once, but the code comes after max_wait: refused, no token request."""
+    o, code, _ = typed_login(c, lambda code: code, hold=6.0, max_wait=5)
+    c.expect(o, "PAM_AUTH_ERR")
+    outcome_logged(o, "timeout")
+    check(not c.token_requests(), "token requested after max_wait")
+
+
+@test
+def typed_config_needs_code(c):
+    """confirm = "type" with a binding message that carries no code is a config error."""
+    o = c.login(confirm="type", binding_message="%h login %u")
+    c.expect(o, "PAM_SERVICE_ERR")
+    check("binding_message: confirm = \"type\" needs the code" in o.stderr, "reason: %r" % o.stderr[-400:])
+    c.no_traffic()
+    o = c.login(confirm="type", message="Type %c")
+    c.expect(o, "PAM_SERVICE_ERR")
+    c.no_traffic()
+
+
 def preflight():
     problems = []
     if os.geteuid() != 0:

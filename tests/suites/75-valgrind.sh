@@ -7,7 +7,8 @@ logs=$(mktemp -d /tmp/pam_ciba_valgrind.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
 TESTS=(approve_post client_secret_file pending_x3_then_approve deny_after_pending expire
   bc_authorize_500 token_500_once provider_down tls_untrusted_ca id_token_wrong_sub
-  id_token_other_key id_token_garbage config_syntax_error config_secret_file_group_readable)
+  id_token_other_key id_token_garbage config_syntax_error config_secret_file_group_readable
+  typed_code_right_after_approval typed_wrong_code_after_approval typed_nothing_after_approval)
 args=()
 for t in "${TESTS[@]}"; do args+=(-k "$t"); done
 out="$logs/out.txt"
