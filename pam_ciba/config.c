@@ -41,6 +41,7 @@ static const char *const unmapped_names[] = {"deny", "ignore", NULL};
 static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
 static const char *const reuse_scope_names[] = {"session", "command", NULL};
+static const char *const breakglass_names[] = {"off", "unreachable", "always", NULL};
 
 #define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
 #define INT(k, f, lo, hi) {k, KEY_INT, offsetof(struct config, f), lo, hi, NULL}
@@ -103,6 +104,9 @@ static const struct key_spec keys[] = {
     ENUM("tls_min_version", tls_min_version, tls_min_names),
     STR("pinned_public_key", pinned_public_key),
     ENUM("failmode", failmode, failmode_names),
+    /* Break-glass codes (issue 14 item 1). */
+    ENUM("breakglass", breakglass, breakglass_names),
+    STR("breakglass_dir", breakglass_dir),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -690,6 +694,14 @@ static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_ui
     return RES_OK;
 }
 
+/* Checks for the break-glass keys (issue 14 item 1). */
+static result finish_breakglass(struct config *cfg, struct errs *e)
+{
+    if (cfg->breakglass_dir && cfg->breakglass_dir[0] != '/')
+        FAIL("breakglass_dir", "must be an absolute path");
+    return RES_OK;
+}
+
 #undef FAIL
 
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
@@ -752,6 +764,8 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
     r = finish(cfg, &e, trusted_uid, st.st_mode);
     if (r == RES_OK)
         r = finish_policy(cfg, &e, trusted_uid);
+    if (r == RES_OK)
+        r = finish_breakglass(cfg, &e);
     if (r == RES_OK && e.count > 0)
         r = RES_CONFIG;
 out:

@@ -28,6 +28,8 @@ enum tls_min { TLS_MIN_1_2, TLS_MIN_1_3 };
 enum failmode { FAILMODE_SECURE, FAILMODE_SAFE };
 /* What one approval covers for reuse: the caller's session, or also the exact command. */
 enum reuse_scope { REUSE_SCOPE_SESSION, REUSE_SCOPE_COMMAND };
+/* When a break-glass code is accepted (issue 14 item 1). */
+enum breakglass_mode { BREAKGLASS_OFF, BREAKGLASS_UNREACHABLE, BREAKGLASS_ALWAYS };
 
 struct config {
     char *issuer;
@@ -91,6 +93,9 @@ struct config {
     char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
     char *pin_hashes;             /* what libcurl gets: pinned_public_key's hashes, or the key file's hash */
     int failmode;                 /* enum failmode */
+    /* Break-glass codes (issue 14 item 1). */
+    int breakglass;               /* enum breakglass_mode */
+    char *breakglass_dir;         /* NULL = BREAKGLASS_DEFAULT_DIR */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through

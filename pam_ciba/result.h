@@ -16,7 +16,9 @@ typedef enum {
     RES_CONV,           /* the conversation with the user failed */
     RES_INTERRUPTED,    /* the wait was cancelled */
     RES_INTERNAL,       /* out of memory or another local failure */
-    RES_IGNORE          /* the policy does not apply to this login (PAM_IGNORE) */
+    RES_IGNORE,         /* the policy does not apply to this login (PAM_IGNORE) */
+    RES_BREAKGLASS,     /* a valid break-glass code, consumed now (PAM_SUCCESS) */
+    RES_BREAKGLASS_WRONG /* a wrong, used or revoked break-glass code */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */
