@@ -324,6 +324,30 @@ def tool_revoke(c):
     check(rc == 1 and out.strip() == "0", "count without codes: %d %r" % (rc, out))
 
 
+# ---------------------------------------------------------------- config
+
+@test
+def config_breakglass_dir_relative(c):
+    o = c.login(breakglass="always", breakglass_dir="bg", stdin=b"\n")
+    check(o.code == "PAM_SERVICE_ERR", "relative breakglass_dir: %s" % o.describe())
+    check("breakglass_dir" in c.decision(o), "decision %r" % c.decision(o))
+
+
+@test
+def config_breakglass_unknown_mode(c):
+    o = c.login(breakglass="sometimes", stdin=b"\n")
+    check(o.code == "PAM_SERVICE_ERR", "breakglass = sometimes: %s" % o.describe())
+
+
+@test
+def tool_refuses_non_root(c):
+    """The tool is root's: an unprivileged run is refused before it touches anything."""
+    r = subprocess.run(["setpriv", "--reuid=2001", "--regid=2001", "--clear-groups", str(CODES_TOOL), "--dir",
+                        str(c.bgdir), "issue", "alice"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "must run as root" in r.stderr, "rc %d: %r" % (r.returncode, r.stderr))
+    check(not c.bgdir.exists(), "the directory was created")
+
+
 # ---------------------------------------------------------------- the race
 
 @test
