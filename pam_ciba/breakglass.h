@@ -122,7 +122,7 @@ result bg_store_read(const struct bg_store *s, const char *user, struct bg_recor
  * BG_MALFORMED: a safe file whose content does not parse, rec empty, why says so) and
  * returns RES_OK to write rec, RES_IGNORE to leave the file alone, or an error.
  * rec->n == 0 after the edit removes the file. A file with an unsafe owner or mode is
- * refused before edit runs. */
+ * refused before edit runs. Temporary files a crashed writer left are removed. */
 enum bg_have { BG_NONE, BG_HAVE, BG_MALFORMED };
 typedef result (*bg_edit_fn)(void *ctx, struct bg_record *rec, int have, char *why, size_t whylen);
 result bg_store_edit(const struct bg_store *s, const char *user, bg_edit_fn edit, void *ctx, char *why,

@@ -3,6 +3,7 @@
 #include "safe_file.h"
 #include "wipe.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
@@ -309,6 +310,28 @@ out:
     return r;
 }
 
+/* Temporary files a crashed writer left behind (older than a minute: a live writer
+ * renames its file within milliseconds). */
+static void sweep_tmp(int dfd)
+{
+    int dfd2 = dup(dfd);
+    DIR *d = dfd2 >= 0 ? fdopendir(dfd2) : NULL;
+    struct dirent *de;
+
+    if (!d) {
+        if (dfd2 >= 0)
+            close(dfd2);
+        return;
+    }
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (strncmp(de->d_name, ".tmp.", 5) == 0 && fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            time(NULL) - st.st_mtime > 60)
+            unlinkat(dfd, de->d_name, 0);
+    }
+    closedir(d);
+}
+
 result bg_store_edit(const struct bg_store *s, const char *user, bg_edit_fn edit, void *ctx, char *why,
                      size_t whylen)
 {
@@ -328,6 +351,8 @@ result bg_store_edit(const struct bg_store *s, const char *user, bg_edit_fn edit
         goto out;
     }
     r = open_dir(s, true, &dfd, why, whylen);
+    if (r == RES_OK)
+        sweep_tmp(dfd);
     if (r == RES_OK)
         r = lock_file(dfd, s, user, &fd, &st, why, whylen);
     have = r == RES_OK ? BG_HAVE : BG_NONE;
