@@ -44,6 +44,7 @@ static const char *const tls_min_names[] = {"1.2", "1.3", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
 static const char *const reuse_scope_names[] = {"session", "command", NULL};
 static const char *const confirm_names[] = {"compare", "type", NULL};
+static const char *const breakglass_names[] = {"off", "unreachable", "always", NULL};
 
 #define STR(k, f) {k, KEY_STRING, offsetof(struct config, f), 0, 0, NULL}
 #define INT(k, f, lo, hi) {k, KEY_INT, offsetof(struct config, f), lo, hi, NULL}
@@ -112,6 +113,9 @@ static const struct key_spec keys[] = {
     STR("binding_message_charset", binding_message_charset),
     /* Typed code (issue 12, item 1). */
     ENUM("confirm", confirm, confirm_names),
+    /* Break-glass codes (issue 14 item 1). */
+    ENUM("breakglass", breakglass, breakglass_names),
+    STR("breakglass_dir", breakglass_dir),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -739,6 +743,14 @@ static result finish_confirm(struct config *cfg, struct errs *e)
     return RES_OK;
 }
 
+/* Checks for the break-glass keys (issue 14 item 1). */
+static result finish_breakglass(struct config *cfg, struct errs *e)
+{
+    if (cfg->breakglass_dir && cfg->breakglass_dir[0] != '/')
+        FAIL("breakglass_dir", "must be an absolute path");
+    return RES_OK;
+}
+
 #undef FAIL
 
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
@@ -816,6 +828,8 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
         finish_binding(cfg, &e);
     if (r == RES_OK)
         r = finish_confirm(cfg, &e);
+    if (r == RES_OK)
+        r = finish_breakglass(cfg, &e);
     if (r == RES_OK && e.count > 0)
         r = RES_CONFIG;
 out:

@@ -31,6 +31,8 @@ enum failmode { FAILMODE_SECURE, FAILMODE_SAFE };
 enum reuse_scope { REUSE_SCOPE_SESSION, REUSE_SCOPE_COMMAND };
 /* How the user proves they saw this login's request: compare the code by eye, or type it. */
 enum confirm_mode { CONFIRM_COMPARE, CONFIRM_TYPE };
+/* When a break-glass code is accepted (issue 14 item 1). */
+enum breakglass_mode { BREAKGLASS_OFF, BREAKGLASS_UNREACHABLE, BREAKGLASS_ALWAYS };
 
 struct config {
     char *issuer;
@@ -101,6 +103,9 @@ struct config {
     struct binding_profile binding_limits; /* resolved from the three at load */
     /* Typed code (issue 12, item 1). */
     int confirm;                  /* enum confirm_mode */
+    /* Break-glass codes (issue 14 item 1). */
+    int breakglass;               /* enum breakglass_mode */
+    char *breakglass_dir;         /* NULL = BREAKGLASS_DEFAULT_DIR */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through

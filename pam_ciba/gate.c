@@ -63,7 +63,10 @@ result gate_run(const struct config *cfg, const struct policy_facts *facts, cons
             log_msg(env->log, LOG_DEBUG, "no approval reuse: differs in %s",
                     reuse_field_names(differs, fields, sizeof(fields)));
     }
-    r = approval_run(cfg, &mapped, ui, env, rep);
+    {
+        struct breakglass_env bg = {g->trusted_uid, NULL, NULL, NULL};
+        r = breakglass_login(cfg, &mapped, ui, env, g->breakglass ? g->breakglass : &bg, rep);
+    }
     if (r == RES_OK && cfg->reuse_window > 0) {
         result rr = reuse_record(&store, &id, cfg->reuse_window, now(), why, sizeof(why));
         log_msg(env->log, rr == RES_OK || rr == RES_DENIED ? LOG_DEBUG : LOG_WARNING, "reuse: %s", why);

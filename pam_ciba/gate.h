@@ -2,6 +2,7 @@
 #ifndef PAM_CIBA_GATE_H
 #define PAM_CIBA_GATE_H
 #include "approval.h"
+#include "breakglass_login.h"
 #include "caller.h"
 #include "policy.h"
 #include "reuse.h"
@@ -15,13 +16,17 @@ struct gate_env {
     const char *command;            /* the exact command, for reuse_scope "command"; NULL or
                                      * "": not known for sure, so no reuse in that scope */
     double (*now)(void);            /* reuse clock; NULL: reuse_now */
+    /* Break-glass codes (issue 14 item 1): owner and the lockout hook; NULL: owner
+     * trusted_uid, no hook. */
+    const struct breakglass_env *breakglass;
 };
 
 /* Decide whether the login needs an approval (RES_IGNORE if not), map the user to a
  * subject (unmapped: RES_USER_UNKNOWN or RES_IGNORE), reuse a recent approval of the same
  * caller for the same user, service, tty and session (and command, with reuse_scope
- * "command") when reuse_window allows, else run approval_run and record a verified
- * approval for later reuse. rep->reason says what decided. */
+ * "command") when reuse_window allows, else run approval_run (through breakglass_login:
+ * a break-glass code may stand in for it) and record a verified approval, never a
+ * break-glass login, for later reuse. rep->reason says what decided. */
 result gate_run(const struct config *cfg, const struct policy_facts *facts, const struct approval_user *u,
                 const struct approval_ui *ui, const struct approval_env *env, const struct gate_env *g,
                 struct approval_report *rep);

@@ -65,6 +65,8 @@ static int to_pam(result r, int failmode, const struct approval_report *rep)
      * another approval as its next "password attempt". */
     case RES_INTERRUPTED: return PAM_ABORT;
     case RES_IGNORE: return PAM_IGNORE;
+    case RES_BREAKGLASS: return PAM_SUCCESS;
+    case RES_BREAKGLASS_WRONG:
     case RES_DENIED:
     case RES_EXPIRED:
     case RES_TIMEOUT:
@@ -263,7 +265,10 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
         /* PAM_SILENT does not count: the message is shown anyway (see ui_info). */
         struct policy_facts facts = {user, service, rhost, tty, NULL, 0, have_conv(pamh)};
         char **groups = NULL, session[REUSE_SESSION_MAX];
-        struct gate_env gate = {.maps = &map_cache, .trusted_uid = 0};
+        /* LOCKOUT HOOK: the push-fatigue lockout (limits) counts wrong break-glass codes
+         * by setting on_wrong and hook_ctx here (see breakglass_login.h). */
+        struct breakglass_env breakglass = {.owner = 0, .on_wrong = NULL, .hook_ctx = NULL, .now = NULL};
+        struct gate_env gate = {.maps = &map_cache, .trusted_uid = 0, .breakglass = &breakglass};
 
         if (!sole_thread)
             log_msg(&log, LOG_DEBUG, "multi-threaded host: SIGINT and dumpable left alone, Ctrl-C does not end the wait");
@@ -310,7 +315,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     log_escape(service ? service : "?", safe_service, sizeof(safe_service));
     log_escape(rep.reason, safe_reason, sizeof(safe_reason));
     pam = to_pam(r, cfg.failmode, &rep);
-    pam_syslog(pamh, r == RES_OK ? LOG_NOTICE : LOG_WARNING,
+    pam_syslog(pamh, r == RES_OK ? LOG_NOTICE : r == RES_BREAKGLASS ? LOG_ALERT : LOG_WARNING,
                "decision user=%s service=%s rhost=%s outcome=%s pam=%s reason=\"%s%s\" duration=%.3fs",
                safe_user, safe_service, safe_rhost, result_name(r), pam_strerror(pamh, pam),
                safe_reason,

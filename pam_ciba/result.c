@@ -19,6 +19,8 @@ const char *result_name(result r)
     case RES_INTERNAL: return "internal_error";
     case RES_IGNORE: return "ignored";
     case RES_WRONG_CODE: return "wrong_code";
+    case RES_BREAKGLASS: return "breakglass";
+    case RES_BREAKGLASS_WRONG: return "breakglass_wrong";
     }
     return "unknown";
 }

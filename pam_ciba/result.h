@@ -17,7 +17,9 @@ typedef enum {
     RES_INTERRUPTED,    /* the wait was cancelled */
     RES_INTERNAL,       /* out of memory or another local failure */
     RES_IGNORE,         /* the policy does not apply to this login (PAM_IGNORE) */
-    RES_WRONG_CODE      /* confirm = "type": the typed code is not the one the phone shows */
+    RES_WRONG_CODE,     /* confirm = "type": the typed code is not the one the phone shows */
+    RES_BREAKGLASS,     /* a valid break-glass code, consumed now (PAM_SUCCESS) */
+    RES_BREAKGLASS_WRONG /* a wrong, used or revoked break-glass code */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */

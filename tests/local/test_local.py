@@ -734,6 +734,65 @@ def t_hang_at_each_step(env):
     env.assert_clean(before, "the logins")
 
 
+def sudo_on_terminal(env, answers):
+    """The caller's `sudo /usr/bin/id` on a terminal; answers: (pattern, line) pairs, each
+    line typed once pattern is on the screen. Returns (ran as root, status, screen)."""
+    name = env.terminal_as(CALLER, "sudo /usr/bin/id")
+    for pattern, line in answers:
+        env.tmux.wait_for(name, pattern, timeout=BOUND)
+        env.tmux.type(name, line)
+    code, screen = env.tmux.wait_exit(name, timeout=BOUND + 10)
+    env.tmux.kill(name)
+    return code == 0 and re.search(ID_RAN, screen) is not None, code, screen
+
+
+@case("issue 14 item 1: break-glass codes through the real sudo, typed by an unprivileged caller")
+def t_breakglass_sudo(env):
+    """pam_ciba-codes issues three codes for the caller. breakglass=always, the phone never
+    answers: sudo takes a code at the prompt and runs the command without any request; the
+    same code again and a wrong code fail. breakglass=unreachable with the provider down: the
+    outage prompt takes the next code. One code is left."""
+    bgdir = env.tmp / "bg"
+    tool = BUILD / "pam_ciba-codes"
+    out = run([str(tool), "--dir", str(bgdir), "issue", "--count", "3", CALLER]).stdout.decode()
+    codes = re.findall(r"\b([0-9A-Z]{5}-[0-9A-Z]{5})$", out, re.M)
+    check(len(codes) == 3, "pam_ciba-codes issued %r" % out)
+    always = env.write_conf("bg-always", breakglass="always", breakglass_dir=str(bgdir))
+    down = env.write_conf("bg-down", breakglass="unreachable", breakglass_dir=str(bgdir),
+                          issuer="https://127.0.0.1:%d/" % free_port())
+    env.reset_provider(interval=1, phone="none")
+    before = env.snapshot()
+    problems = []
+    prompt = r"Break-glass code \(or press Enter"
+    env.install_service("sudo", [env.module_line(always)])
+    ran, code, screen = sudo_on_terminal(env, [(prompt, codes[0])])
+    env.count_accept(ran, approved_expected=False)
+    if not ran:
+        problems.append("sudo with a fresh code did not run (status %s):\n%s" % (code, screen))
+    if codes[0] in screen:
+        problems.append("the code was echoed on the terminal")
+    env.notes.append(("sudo with a break-glass code (breakglass = \"always\")",
+                      [l for l in screen.splitlines() if l.strip()]))
+    for label, typed in (("the used code again", codes[0]), ("a wrong code", "ZZZZZ-ZZZZZ")):
+        ran, code, screen = sudo_on_terminal(env, [(prompt, typed)])
+        if env.count_accept(ran):
+            problems.append("FALSE ACCEPT: sudo ran with %s" % label)
+        elif code == 0:
+            problems.append("sudo succeeded with %s" % label)
+    if env.auth_requests():
+        problems.append("a break-glass login sent %d request(s)" % len(env.auth_requests()))
+    env.install_service("sudo", [env.module_line(down)])
+    ran, code, screen = sudo_on_terminal(env, [(r"cannot be reached\. Break-glass code", codes[1])])
+    env.count_accept(ran, approved_expected=False)
+    if not ran:
+        problems.append("sudo with the provider down and a code did not run (status %s):\n%s" % (code, screen))
+    left = run([str(tool), "--dir", str(bgdir), "count", CALLER], check=False).stdout.decode().strip()
+    if left != "1":
+        problems.append("%s code(s) left, want 1" % left)
+    check(not problems, "; ".join(problems))
+    env.assert_clean(before, "sudo with break-glass codes")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", action="append", default=[])

@@ -84,9 +84,9 @@ check "make install: no .la or .a in the PAM directory" \
     test -z "$(find "$TMP/dest$MODDIR" -name '*.la' -o -name '*.a')"
 check "make install: example config mode 0600" \
     test "$(stat -c %a "$TMP/dest/etc/security/pam_ciba.conf" 2>/dev/null)" = 600
-check "make install: man pages pam_ciba.8, pam_ciba.conf.5, pam_ciba-check.8" \
+check "make install: man pages pam_ciba.8, pam_ciba.conf.5, pam_ciba-check.8, pam_ciba-codes.8" \
     test -f "$TMP/dest/usr/local/share/man/man8/pam_ciba.8" -a -f "$TMP/dest/usr/local/share/man/man5/pam_ciba.conf.5" \
-    -a -f "$TMP/dest/usr/local/share/man/man8/pam_ciba-check.8"
+    -a -f "$TMP/dest/usr/local/share/man/man8/pam_ciba-check.8" -a -f "$TMP/dest/usr/local/share/man/man8/pam_ciba-codes.8"
 echo 'issuer = "https://edited.example/";' >"$TMP/dest/etc/security/pam_ciba.conf"
 make -C "$TMP/build" -s install DESTDIR="$TMP/dest" >>"$TMP/install.log" 2>&1
 check "make install keeps an existing config" \
@@ -148,7 +148,7 @@ check "/etc/security/pam_ciba.conf is a conffile" grep -qx /etc/security/pam_cib
 dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/pam-configs/pam_ciba >"$TMP/profile" 2>/dev/null
 check "pam-auth-update profile is off by default (Default: no)" grep -qx "Default: no" "$TMP/profile"
 check "man pages in the package" \
-    test "$(grep -c -E 'man/man(5/pam_ciba\.conf\.5|8/pam_ciba\.8|8/pam_ciba-check\.8)\.gz$' "$TMP/deb-files.txt")" = 3
+    test "$(grep -c -E 'man/man(5/pam_ciba\.conf\.5|8/pam_ciba\.8|8/pam_ciba-check\.8|8/pam_ciba-codes\.8)\.gz$' "$TMP/deb-files.txt")" = 4
 
 # --- install, log in through the installed module, purge -------------------------
 echo "# dpkg -i, one approved login through the installed module, dpkg --purge"
@@ -281,6 +281,6 @@ check "rpm: module in /usr/lib64/security" grep -q " /usr/lib64/security/pam_cib
 check "rpm: config is %config(noreplace), mode 0600, root" \
     grep -qx -- "-rw------- root cn /etc/security/pam_ciba.conf" "$TMP/rpm-files.txt"
 check "rpm: no .la/.a" test -z "$(grep -E '\.(la|a)$' "$TMP/rpm-files.txt")"
-check "rpm: the three man pages" test "$(grep -c '/usr/share/man/man[58]/pam_ciba' "$TMP/rpm-files.txt")" = 3
+check "rpm: the four man pages" test "$(grep -c '/usr/share/man/man[58]/pam_ciba' "$TMP/rpm-files.txt")" = 4
 
 finish
