@@ -91,6 +91,8 @@ struct config {
     char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
     char *pin_hashes;             /* what libcurl gets: pinned_public_key's hashes, or the key file's hash */
     int failmode;                 /* enum failmode */
+    /* Operations (issue 14 item 3). */
+    char *metrics_file;           /* Prometheus textfile; NULL = off */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through
