@@ -165,7 +165,7 @@ static result replace(int dirfd, const char *dir, const char *base, const char *
 
 result metrics_file_update(const struct metrics_update *u, struct metrics_stats *st, char *why, size_t whylen)
 {
-    double start = now_ms();
+    double start = now_ms(), held = 0;
     char dir[PATH_MAX], lockname[NAME_MAX + 1], tmpname[NAME_MAX + 1];
     const char *slash = u->path ? strrchr(u->path, '/') : NULL, *base;
     struct metrics *m = NULL;
@@ -196,6 +196,8 @@ result metrics_file_update(const struct metrics_update *u, struct metrics_stats 
         r = open_lock(dirfd, dir, lockname, u->owner, &lockfd, why, whylen);
     if (r == RES_OK)
         r = take_lock(lockfd, u->lock_budget_ms ? u->lock_budget_ms : METRICS_LOCK_BUDGET_MS, st, why, whylen);
+    if (r == RES_OK)
+        held = now_ms();
     if (r == RES_OK && !(m = malloc(sizeof(*m)))) {
         snprintf(why, whylen, "out of memory");
         r = RES_INTERNAL;
@@ -223,6 +225,8 @@ result metrics_file_update(const struct metrics_update *u, struct metrics_stats 
     free(m);
     if (lockfd >= 0)
         close(lockfd); /* releases the lock */
+    if (held > 0)
+        st->hold_ms = now_ms() - held;
     if (dirfd >= 0)
         close(dirfd);
     st->total_ms = now_ms() - start;

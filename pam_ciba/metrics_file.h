@@ -25,6 +25,7 @@ struct metrics_stats {
     double total_ms;      /* the whole update, lock wait included */
     double lock_wait_ms;  /* until the lock was held (or given up) */
     int lock_tries;       /* flock attempts */
+    double hold_ms;       /* with the lock held: read, count, write, rename */
     bool started_over;    /* the old file was missing, unsafe or not what metrics_format writes */
     char old_file[300];   /* why it was not used, when started_over */
 };

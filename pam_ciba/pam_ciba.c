@@ -249,9 +249,9 @@ static void log_decision(pam_handle_t *pamh, result r, int pam, const struct con
         .outcome = result_name(r),
         .pam_result = pam_code_name(pam, code, sizeof(code)),
         .pam_text = pam_strerror(pamh, pam),
-        .user = user ? user : "?",
-        .service = service ? service : "?",
-        .rhost = rhost ? rhost : "",
+        .user = user,
+        .service = service,
+        .rhost = rhost,
         .tty = tty,
         .subject = rep->subject,
         .provider = cfg->issuer,
@@ -279,13 +279,13 @@ static void count_decision(const struct config *cfg, result r, const char *servi
     result mr = metrics_file_update(&u, &st, why, sizeof(why));
 
     if (mr == RES_OK)
-        log_msg(log, LOG_DEBUG, "metrics: updated in %.2f ms (lock: %.2f ms, %d tries)%s%s", st.total_ms,
-                st.lock_wait_ms, st.lock_tries, st.started_over ? "; started over: " : "",
+        log_msg(log, LOG_DEBUG, "metrics: updated in %.2f ms (lock: %.2f ms, %d tries; held %.2f ms)%s%s",
+                st.total_ms, st.lock_wait_ms, st.lock_tries, st.hold_ms, st.started_over ? "; started over: " : "",
                 st.started_over ? st.old_file : "");
     else
         log_msg(log, mr == RES_CONFIG ? LOG_WARNING : LOG_DEBUG,
-                "metrics: not updated after %.2f ms (lock: %.2f ms, %d tries): %s", st.total_ms, st.lock_wait_ms,
-                st.lock_tries, why);
+                "metrics: not updated after %.2f ms (lock: %.2f ms, %d tries; held %.2f ms): %s", st.total_ms,
+                st.lock_wait_ms, st.lock_tries, st.hold_ms, why);
 }
 
 PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
