@@ -13,6 +13,7 @@
 #include <systemd/sd-journal.h>
 #endif
 
+#define JOURNALD_SOCKET "/run/systemd/journal/socket"
 #define JOURNALD_SYSLOG_SOCKET "/run/systemd/journal/dev-log"
 
 void decision_line(const struct decision *d, char *out, size_t outlen)
@@ -112,8 +113,13 @@ int decision_journal_send(void *ctx, const char *const *fields, const size_t *le
     (void)ctx;
 #ifdef HAVE_LIBSYSTEMD
     struct iovec iov[DECISION_MAX_FIELDS];
+    struct stat st;
     if (n > DECISION_MAX_FIELDS)
         return -EINVAL;
+    /* sd_journal_sendv reports success when the socket is missing ("fail silently"):
+     * the entry would be lost, and with it the only record of the decision. */
+    if (stat(JOURNALD_SOCKET, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return -ENOENT;
     for (size_t i = 0; i < n; i++)
         iov[i] = (struct iovec){(void *)fields[i], lens[i]};
     return sd_journal_sendv(iov, (int)n);

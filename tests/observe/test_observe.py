@@ -287,6 +287,10 @@ def metrics_200_concurrent_logins(c):
                                                                                err[-400:]))
         if user == "bob":
             c.env.false_accepts += int(counts.get("PAM_SUCCESS", 0))
+        # private_tmp.sh hides any journald: the decision is pam_wrapper's syslog line here.
+        n_decisions = len(re.findall(r"SYSLOG\(\d\): decision user=%s service=%s " % (user, svc), err))
+        if n_decisions != 25:
+            wrong.append("process %d: %d decision lines, want 25" % (i, n_decisions))
         lines = metrics_lines(err)
         if len(lines) != 25:
             wrong.append("process %d: %d metrics debug lines, want 25" % (i, len(lines)))
@@ -398,8 +402,11 @@ def journal_run(c, logins):
     out.mkdir()
     script = c.dir / "logins.sh"
     lines = ["#!/bin/sh", "set -u"]
-    for i, (user, extra) in enumerate(logins):
+    for i, login in enumerate(logins):
+        user, extra = login[:2]
         cmd, env = c.host_cmd(user, extra)
+        if len(login) < 3 or login[2]:
+            env["PRIVATE_TMP_JOURNAL"] = "keep"  # private_tmp.sh would hide journald otherwise
         envs = " ".join("%s=%s" % (k, shlex_quote(v)) for k, v in env.items())
         lines.append("env -i %s %s >%s/login%d.out 2>%s/login%d.err" % (
             envs, " ".join(shlex_quote(x) for x in cmd), out, i, out, i))
@@ -467,6 +474,22 @@ def journal_fields_and_one_entry_per_decision(c):
     for rid in reqs.values():
         check(rid not in export, "auth_req_id in the journal")
     check(tp.CLIENT_SECRET not in export, "client secret in the journal")
+
+
+@test
+def journal_hidden_means_the_syslog_line(c):
+    """What every other suite relies on, on a host where journald runs: with journald's
+    sockets hidden (private_tmp.sh) the decision is the syslog line pam_wrapper shows, and
+    no journal entry; with them visible, the entry and no line."""
+    c.write_conf(metrics_file=None)
+    c.write_service()
+    entries, denied, export, outs = journal_run(c, [("alice", [], False), ("bob", [], True)])
+    mine = [e for e in entries if e.get("MESSAGE_ID") == MESSAGE_ID]
+    check([e.get("PAM_CIBA_USER") for e in mine] == ["bob"], "entries %r" % [e.get("MESSAGE") for e in mine])
+    check(re.search(r"SYSLOG\(5\): decision user=alice service=%s rhost= outcome=approved pam=Success "
+                    r"reason=\"id_token verified\" duration=\d+\.\d{3}s$" % c.service, outs[0][1], re.M),
+          "no syslog decision line with journald hidden: out %r err %r" % (outs[0][0], outs[0][1][-1500:]))
+    check("decision user=" not in outs[1][1], "syslog line with journald reachable")
 
 
 @test
