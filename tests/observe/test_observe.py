@@ -455,7 +455,7 @@ def journal_fields_and_one_entry_per_decision(c):
               "PAM_CIBA_SERVICE": c.service, "PAM_CIBA_RHOST": "192.0.2.10", "PAM_CIBA_TTY": "/dev/pts/7",
               "PAM_CIBA_SUBJECT": "alice", "PAM_CIBA_PROVIDER": issuer, "PAM_CIBA_REASON": "id_token verified",
               "PAM_CIBA_REQUEST": hashlib.sha256(reqs["alice"].encode()).hexdigest()[:16],
-              "PRIORITY": "5", "SYSLOG_FACILITY": "10", "SYSLOG_IDENTIFIER": "pam_host"}
+              "PRIORITY": "5", "SYSLOG_FACILITY": "10", "SYSLOG_IDENTIFIER": os.path.basename(PAM_HOST)}
     for k, v in want_a.items():
         check(a.get(k) == v, "approved entry %s=%r, want %r" % (k, a.get(k), v))
     check(a["MESSAGE"].startswith("pam_ciba(%s:auth): decision user=alice service=%s rhost=192.0.2.10 "
