@@ -113,12 +113,11 @@ int decision_journal_send(void *ctx, const char *const *fields, const size_t *le
     (void)ctx;
 #ifdef HAVE_LIBSYSTEMD
     struct iovec iov[DECISION_MAX_FIELDS];
-    struct stat st;
     if (n > DECISION_MAX_FIELDS)
         return -EINVAL;
     /* sd_journal_sendv reports success when the socket is missing ("fail silently"):
      * the entry would be lost, and with it the only record of the decision. */
-    if (stat(JOURNALD_SOCKET, &st) != 0 || !S_ISSOCK(st.st_mode))
+    if (!decision_journal_up())
         return -ENOENT;
     for (size_t i = 0; i < n; i++)
         iov[i] = (struct iovec){(void *)fields[i], lens[i]};
@@ -128,6 +127,16 @@ int decision_journal_send(void *ctx, const char *const *fields, const size_t *le
     (void)lens;
     (void)n;
     return -ENOSYS;
+#endif
+}
+
+bool decision_journal_up(void)
+{
+#ifdef HAVE_LIBSYSTEMD
+    struct stat st;
+    return stat(JOURNALD_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
+#else
+    return false;
 #endif
 }
 
@@ -147,7 +156,8 @@ int decision_log(const struct decision *d, const struct decision_sinks *s)
     char line[1536];
     int sent = 0;
 
-    if (s->journal && (f = malloc(sizeof(*f)))) {
+    /* Nothing is built (or allocated) for a journal that is not there. */
+    if (s->journal && (!s->journal_up || s->journal_up()) && (f = malloc(sizeof(*f)))) {
         decision_fields_build(d, f);
         if (s->journal(s->journal_ctx, f->field, f->len, f->n) == 0)
             sent |= DECISION_TO_JOURNAL;

@@ -62,6 +62,7 @@ struct decision_sinks {
     void (*syslog)(void *ctx, int prio, const char *line);
     void *syslog_ctx;
     bool (*syslog_elsewhere)(void); /* NULL: decision_syslog_elsewhere */
+    bool (*journal_up)(void);       /* NULL: try the journal sender every time */
 };
 #define DECISION_TO_JOURNAL 1
 #define DECISION_TO_SYSLOG 2
@@ -74,6 +75,9 @@ struct decision_sinks {
  * line is written as well only when /dev/log leads elsewhere (decision_syslog_elsewhere).
  * Returns the DECISION_TO_* bits of where it went. */
 int decision_log(const struct decision *d, const struct decision_sinks *s);
+
+/* Whether journald's socket is there (the sender then has something to talk to). */
+bool decision_journal_up(void);
 
 /* Whether a syslog line would not reach the journal anyway: /dev/log exists and is not
  * journald's socket (a syslog daemon owns it). Then the line is written besides the entry. */

@@ -263,7 +263,7 @@ static void log_decision(pam_handle_t *pamh, result r, int pam, const struct con
         .success = r == RES_OK,
         .duration_ms = duration_ms,
     };
-    struct decision_sinks sinks = {decision_journal_send, NULL, syslog_line, pamh, NULL};
+    struct decision_sinks sinks = {decision_journal_send, NULL, syslog_line, pamh, NULL, decision_journal_up};
 
     decision_log(&d, &sinks);
 }

@@ -221,7 +221,7 @@ static bool elsewhere_no(void)
 static void test_journal_reachable_means_one_entry(void **state)
 {
     struct sink_log s = {0};
-    struct decision_sinks sinks = {fake_journal, &s, fake_syslog, &s, elsewhere_no};
+    struct decision_sinks sinks = {fake_journal, &s, fake_syslog, &s, elsewhere_no, NULL};
     (void)state;
     assert_int_equal(decision_log(&denied, &sinks), DECISION_TO_JOURNAL);
     assert_int_equal(s.journal_calls, 1);
@@ -233,8 +233,8 @@ static void test_journal_reachable_means_one_entry(void **state)
 static void test_no_journal_means_the_syslog_line(void **state)
 {
     struct sink_log s = {.journal_rc = -ENOENT};
-    struct decision_sinks sinks = {fake_journal, &s, fake_syslog, &s, elsewhere_no};
-    struct decision_sinks none = {NULL, NULL, fake_syslog, &s, elsewhere_no};
+    struct decision_sinks sinks = {fake_journal, &s, fake_syslog, &s, elsewhere_no, NULL};
+    struct decision_sinks none = {NULL, NULL, fake_syslog, &s, elsewhere_no, NULL};
     (void)state;
     assert_int_equal(decision_log(&denied, &sinks), DECISION_TO_SYSLOG);
     assert_int_equal(s.journal_calls, 1);
@@ -245,11 +245,27 @@ static void test_no_journal_means_the_syslog_line(void **state)
     assert_int_equal(s.syslog_calls, 2);
 }
 
+static bool journal_down(void)
+{
+    return false;
+}
+
+/* A journal that is not there is not even tried. */
+static void test_journal_down_not_tried(void **state)
+{
+    struct sink_log s = {0};
+    struct decision_sinks sinks = {fake_journal, &s, fake_syslog, &s, elsewhere_no, journal_down};
+    (void)state;
+    assert_int_equal(decision_log(&denied, &sinks), DECISION_TO_SYSLOG);
+    assert_int_equal(s.journal_calls, 0);
+    assert_int_equal(s.syslog_calls, 1);
+}
+
 /* A syslog daemon that owns /dev/log does not see the journal: it gets the line as well. */
 static void test_syslog_elsewhere_gets_the_line_too(void **state)
 {
     struct sink_log s = {0};
-    struct decision_sinks sinks = {fake_journal, &s, fake_syslog, &s, elsewhere_yes};
+    struct decision_sinks sinks = {fake_journal, &s, fake_syslog, &s, elsewhere_yes, NULL};
     struct decision ok = denied;
     (void)state;
     ok.success = true;
@@ -282,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_journal_reachable_means_one_entry),
         cmocka_unit_test(test_no_journal_means_the_syslog_line),
         cmocka_unit_test(test_syslog_elsewhere_gets_the_line_too),
+        cmocka_unit_test(test_journal_down_not_tried),
         cmocka_unit_test(test_request_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
