@@ -25,6 +25,13 @@ done
 mount -t tmpfs -o mode=0755 tmpfs /run
 if [ -d /var/log/journal ]; then mount -t tmpfs -o mode=0755 tmpfs /var/log/journal; fi
 mkdir -p /run/systemd/journal
+# journald needs a machine ID: a container's /etc/machine-id may be empty.
+if ! grep -qE '^[0-9a-f]{32}$' /etc/machine-id 2>/dev/null; then
+  [ -e /etc/machine-id ] || { echo "journal_ns: no /etc/machine-id (systemd-machine-id-setup makes one)" >&2; exit 3; }
+  od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >/run/machine-id
+  echo >>/run/machine-id
+  mount --bind /run/machine-id /etc/machine-id
+fi
 conf=/run/journald-test.conf
 cat >"$conf" <<'CONF'
 [Journal]
