@@ -301,3 +301,53 @@ result metrics_add(struct metrics *m, const char *outcome, const char *service, 
     }
     return RES_OK;
 }
+
+/* ---- deferred decisions ---- */
+
+void metrics_delta_make(const char *outcome, const char *service, bool observe, uint64_t ms,
+                        struct metrics_delta *d)
+{
+    memset(d, 0, sizeof(*d));
+    metrics_label(outcome, d->outcome, sizeof(d->outcome));
+    metrics_label(service, d->service, sizeof(d->service));
+    d->observe = observe;
+    d->ms = observe && ms <= METRICS_MAX_VALUE ? ms : 0;
+}
+
+size_t metrics_delta_format(const struct metrics_delta *d, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "%s %s %d %" PRIu64 "\n", d->outcome, d->service, d->observe ? 1 : 0, d->ms);
+    return n > 0 && (size_t)n < outlen ? (size_t)n : 0;
+}
+
+static bool word(struct cursor *c, char out[METRICS_LABEL_MAX])
+{
+    size_t n = 0;
+    while (c->p < c->end && *c->p != ' ') {
+        if (!label_char(*c->p) || n + 1 >= METRICS_LABEL_MAX)
+            return false;
+        out[n++] = *c->p++;
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+result metrics_delta_parse(const char *text, size_t len, struct metrics_delta *d)
+{
+    char why[64];
+    struct cursor c = {text, text + len, why, sizeof(why), 1};
+    bool ok;
+
+    memset(d, 0, sizeof(*d));
+    ok = len <= METRICS_DELTA_MAX && word(&c, d->outcome) && lit(&c, " ") && word(&c, d->service) && lit(&c, " ");
+    if (ok && lit(&c, "1 "))
+        d->observe = true;
+    else if (ok && !lit(&c, "0 "))
+        ok = false;
+    ok = ok && number(&c, &d->ms) && lit(&c, "\n") && c.p == c.end && (d->observe || d->ms == 0);
+    if (!ok) {
+        memset(d, 0, sizeof(*d));
+        return RES_PROTOCOL;
+    }
+    return RES_OK;
+}

@@ -54,4 +54,24 @@ void metrics_label(const char *in, char *out, size_t outlen);
  * value would pass METRICS_MAX_VALUE (nothing changed then). */
 result metrics_add(struct metrics *m, const char *outcome, const char *service, bool observe, uint64_t ms);
 
+/* One decision waiting to be counted: written by a login that found the lock busy,
+ * folded in by the next one that holds it. One line: "OUTCOME SERVICE 0|1 MS\n". */
+#define METRICS_DELTA_MAX 160
+struct metrics_delta {
+    char outcome[METRICS_LABEL_MAX];
+    char service[METRICS_LABEL_MAX];
+    bool observe;
+    uint64_t ms;
+};
+
+/* From untrusted names (label-cleaned here). */
+void metrics_delta_make(const char *outcome, const char *service, bool observe, uint64_t ms,
+                        struct metrics_delta *d);
+
+/* The line into out (at least METRICS_DELTA_MAX bytes); returns its length. */
+size_t metrics_delta_format(const struct metrics_delta *d, char *out, size_t outlen);
+
+/* Exactly what metrics_delta_format writes, else RES_PROTOCOL. */
+result metrics_delta_parse(const char *text, size_t len, struct metrics_delta *d);
+
 #endif

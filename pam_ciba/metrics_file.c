@@ -3,13 +3,16 @@
 #include "metrics.h"
 #include "safe_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -17,6 +20,9 @@
 
 #define LOCK_SUFFIX ".lock"
 #define TMP_SUFFIX ".tmp" /* neither ends in ".prom": the textfile collector ignores both */
+#define PENDING_INFIX ".pending." /* ".NAME.pending.RANDOM": hidden, and not ".prom" */
+#define WRITING_INFIX ".writing." /* a deferred count being written, renamed to pending when whole */
+#define WRITING_STALE_S 60        /* left by a login that died while writing it */
 #define LOCK_STEP_MAX_NS 4000000L
 
 static double now_ms(void)
@@ -68,7 +74,7 @@ static result take_lock(int fd, unsigned budget_ms, struct metrics_stats *st, ch
         left = deadline - now_ms();
         if (left <= 0) {
             st->lock_wait_ms = now_ms() - start;
-            snprintf(why, whylen, "the lock stayed busy for %u ms: this update is skipped", budget_ms);
+            snprintf(why, whylen, "the lock stayed busy for %u ms", budget_ms);
             return RES_UNAVAILABLE;
         }
         {
@@ -109,6 +115,129 @@ static void read_old(int dirfd, const char *dir, const char *base, uid_t owner, 
         st->started_over = true;
         snprintf(st->old_file, sizeof(st->old_file), "%s", missing ? "no file yet" : err);
     }
+}
+
+static result write_all(int fd, const char *p, size_t len);
+
+static void pending_prefix(const char *base, char *out, size_t len)
+{
+    snprintf(out, len, ".%s" PENDING_INFIX, base);
+}
+
+static void writing_prefix(const char *base, char *out, size_t len)
+{
+    snprintf(out, len, ".%s" WRITING_INFIX, base);
+}
+
+/* The lock is busy: leave the decision in a file of its own (a fresh random name, O_EXCL)
+ * for whoever holds the lock next. No lock is needed to create a new file. */
+static result defer(int dirfd, const char *dir, const char *base, const struct metrics_update *u, char *why,
+                    size_t whylen)
+{
+    struct metrics_delta d;
+    char line[METRICS_DELTA_MAX], name[NAME_MAX + 1], prefix[NAME_MAX + 1], final[NAME_MAX + 1];
+    uint64_t rnd[2] = {0, 0};
+    size_t len;
+    int fd;
+    result r;
+
+    metrics_delta_make(u->outcome, u->service, u->observe, u->approval_ms, &d);
+    len = metrics_delta_format(&d, line, sizeof(line));
+    writing_prefix(base, prefix, sizeof(prefix));
+    pending_prefix(base, final, sizeof(final));
+    if (len == 0 || getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd) ||
+        snprintf(name, sizeof(name), "%s%016" PRIx64 "%016" PRIx64, prefix, rnd[0], rnd[1]) >= (int)sizeof(name) ||
+        snprintf(final + strlen(final), sizeof(final) - strlen(final), "%016" PRIx64 "%016" PRIx64, rnd[0],
+                 rnd[1]) >= (int)(sizeof(final) - strlen(final))) {
+        snprintf(why, whylen, "cannot name a deferred count");
+        return RES_INTERNAL;
+    }
+    fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s/%s: %s", dir, name, strerror(errno));
+        return RES_INTERNAL;
+    }
+    r = write_all(fd, line, len);
+    if (close(fd) != 0)
+        r = RES_INTERNAL;
+    /* Whole before it carries the name the lock holder looks for: never read half written. */
+    if (r == RES_OK && renameat(dirfd, name, dirfd, final) != 0)
+        r = RES_INTERNAL;
+    if (r != RES_OK) {
+        (void)unlinkat(dirfd, name, 0);
+        snprintf(why, whylen, "%s/%s: cannot write", dir, name);
+    }
+    return r;
+}
+
+struct folded {
+    size_t n;
+    char (*names)[NAME_MAX + 1];
+};
+
+/* Under the lock: count the decisions other logins deferred. Their files are removed only
+ * after the new metrics file is in place (fold_done), so a failed write loses none. A file
+ * that is not root's or not a deferred count is removed without counting it. */
+static void fold_pending(int dirfd, const char *dir, const char *base, uid_t owner, struct metrics *m,
+                         struct folded *f)
+{
+    char prefix[NAME_MAX + 1], writing[NAME_MAX + 1], err[256], *text;
+    size_t plen, wlen, len;
+    struct dirent *de;
+    DIR *d;
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    f->n = 0;
+    f->names = NULL;
+    if (fd < 0 || !(d = fdopendir(fd))) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    pending_prefix(base, prefix, sizeof(prefix));
+    writing_prefix(base, writing, sizeof(writing));
+    plen = strlen(prefix);
+    wlen = strlen(writing);
+    while ((de = readdir(d)) && f->n < METRICS_FOLD_MAX) {
+        struct metrics_delta delta;
+        struct stat st;
+        int dfd = -1;
+        bool ok = false;
+
+        /* One a login began and never finished (it died): removed once surely abandoned. */
+        if (strncmp(de->d_name, writing, wlen) == 0) {
+            if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && time(NULL) - st.st_mtime > WRITING_STALE_S)
+                (void)unlinkat(dirfd, de->d_name, 0);
+            continue;
+        }
+        if (strncmp(de->d_name, prefix, plen) != 0)
+            continue;
+        if (!f->names && !(f->names = malloc(METRICS_FOLD_MAX * sizeof(*f->names))))
+            break;
+        text = NULL;
+        if (safe_file_openat(dirfd, dir, de->d_name, owner, 0, &dfd, &st, err, sizeof(err)) == RES_OK) {
+            ok = safe_fd_read(dfd, &st, de->d_name, METRICS_DELTA_MAX, 0, &text, &len, err, sizeof(err)) == RES_OK &&
+                 metrics_delta_parse(text, len, &delta) == RES_OK;
+            close(dfd);
+        }
+        free(text);
+        if (ok && metrics_add(m, delta.outcome, delta.service, delta.observe, delta.ms) != RES_OK)
+            ok = false;
+        if (!ok) {
+            (void)unlinkat(dirfd, de->d_name, 0);
+            continue;
+        }
+        snprintf(f->names[f->n++], NAME_MAX + 1, "%s", de->d_name);
+    }
+    closedir(d);
+}
+
+static void fold_done(int dirfd, struct folded *f, bool written)
+{
+    for (size_t i = 0; written && i < f->n; i++)
+        (void)unlinkat(dirfd, f->names[i], 0);
+    free(f->names);
+    f->names = NULL;
 }
 
 static result write_all(int fd, const char *p, size_t len)
@@ -169,6 +298,7 @@ result metrics_file_update(const struct metrics_update *u, struct metrics_stats 
     char dir[PATH_MAX], lockname[NAME_MAX + 1], tmpname[NAME_MAX + 1];
     const char *slash = u->path ? strrchr(u->path, '/') : NULL, *base;
     struct metrics *m = NULL;
+    struct folded folded = {0, NULL};
     char *text = NULL;
     size_t len = 0;
     int dirfd = -1, lockfd = -1;
@@ -196,6 +326,11 @@ result metrics_file_update(const struct metrics_update *u, struct metrics_stats 
         r = open_lock(dirfd, dir, lockname, u->owner, &lockfd, why, whylen);
     if (r == RES_OK)
         r = take_lock(lockfd, u->lock_budget_ms ? u->lock_budget_ms : METRICS_LOCK_BUDGET_MS, st, why, whylen);
+    if (r == RES_UNAVAILABLE) {
+        r = defer(dirfd, dir, base, u, why, whylen);
+        st->deferred = r == RES_OK;
+        goto out;
+    }
     if (r == RES_OK)
         held = now_ms();
     if (r == RES_OK && !(m = malloc(sizeof(*m)))) {
@@ -204,6 +339,8 @@ result metrics_file_update(const struct metrics_update *u, struct metrics_stats 
     }
     if (r == RES_OK) {
         read_old(dirfd, dir, base, u->owner, m, st);
+        fold_pending(dirfd, dir, base, u->owner, m, &folded);
+        st->folded = (int)folded.n;
         /* Full or at the counters' limit: start over rather than never count again. */
         if (metrics_add(m, u->outcome, u->service, u->observe, u->approval_ms) != RES_OK) {
             metrics_init(m);
@@ -221,6 +358,8 @@ result metrics_file_update(const struct metrics_update *u, struct metrics_stats 
     }
     if (r == RES_OK)
         r = replace(dirfd, dir, base, tmpname, text, len, why, whylen);
+    fold_done(dirfd, &folded, r == RES_OK);
+out:
     free(text);
     free(m);
     if (lockfd >= 0)

@@ -7,8 +7,10 @@
 #include <sys/types.h>
 #include "result.h"
 
-/* How long a login may wait for another login's update before it skips its own. */
+/* How long a login may wait for another login's update before it defers its own. */
 #define METRICS_LOCK_BUDGET_MS 200
+/* Deferred decisions one update folds in at most (the rest wait for the next). */
+#define METRICS_FOLD_MAX 1024
 
 struct metrics_update {
     const char *path;     /* metrics_file: absolute, ends in ".prom" */
@@ -26,15 +28,20 @@ struct metrics_stats {
     double lock_wait_ms;  /* until the lock was held (or given up) */
     int lock_tries;       /* flock attempts */
     double hold_ms;       /* with the lock held: read, count, write, rename */
+    bool deferred;        /* the lock stayed busy: the decision was left for the next update */
+    int folded;           /* deferred decisions of other logins counted by this update */
     bool started_over;    /* the old file was missing, unsafe or not what metrics_format writes */
     char old_file[300];   /* why it was not used, when started_over */
 };
 
 /* Count one decision in the file. Never blocks longer than the lock budget plus the
- * time to read and write the file. RES_UNAVAILABLE: the lock stayed busy (skipped);
- * RES_CONFIG: the directory or the lock file is unsafe, or we are not its owner;
- * RES_INTERNAL: a local failure (space, limits). why says what, in every case. The file
- * is replaced by rename only once it is complete: a reader sees the old or the new text. */
+ * time to read and write the file. When the lock stays busy for the whole budget, the
+ * decision is written to a file of its own beside the metrics file (".NAME.pending.*",
+ * st->deferred) and the next update counts it: no count is lost to a busy lock.
+ * RES_CONFIG: the directory or the lock file is unsafe; RES_IGNORE: we are not its owner;
+ * RES_INTERNAL: a local failure (space, limits): the decision is not counted. why says
+ * what. The file is replaced by rename only once it is complete: a reader sees the old or
+ * the new text. */
 result metrics_file_update(const struct metrics_update *u, struct metrics_stats *st, char *why, size_t whylen);
 
 #endif

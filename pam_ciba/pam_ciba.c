@@ -268,7 +268,8 @@ static void log_decision(pam_handle_t *pamh, result r, int pam, const struct con
     decision_log(&d, &sinks);
 }
 
-/* metrics_file: count the decision; a busy lock or a failed write skips the count, never the login. */
+/* metrics_file: count the decision (or leave it for the next update when the lock stays
+ * busy); a failed write loses the count, never the login. */
 static void count_decision(const struct config *cfg, result r, const char *service,
                            const struct approval_report *rep, long duration_ms, const struct logger *log)
 {
@@ -278,10 +279,13 @@ static void count_decision(const struct config *cfg, result r, const char *servi
     char why[512];
     result mr = metrics_file_update(&u, &st, why, sizeof(why));
 
-    if (mr == RES_OK)
-        log_msg(log, LOG_DEBUG, "metrics: updated in %.2f ms (lock: %.2f ms, %d tries; held %.2f ms)%s%s",
-                st.total_ms, st.lock_wait_ms, st.lock_tries, st.hold_ms, st.started_over ? "; started over: " : "",
-                st.started_over ? st.old_file : "");
+    if (mr == RES_OK && st.deferred)
+        log_msg(log, LOG_DEBUG, "metrics: deferred after %.2f ms (lock: %.2f ms, %d tries; held %.2f ms): %s",
+                st.total_ms, st.lock_wait_ms, st.lock_tries, st.hold_ms, why);
+    else if (mr == RES_OK)
+        log_msg(log, LOG_DEBUG, "metrics: updated in %.2f ms (lock: %.2f ms, %d tries; held %.2f ms; folded %d)%s%s",
+                st.total_ms, st.lock_wait_ms, st.lock_tries, st.hold_ms, st.folded,
+                st.started_over ? "; started over: " : "", st.started_over ? st.old_file : "");
     else
         log_msg(log, mr == RES_CONFIG ? LOG_WARNING : LOG_DEBUG,
                 "metrics: not updated after %.2f ms (lock: %.2f ms, %d tries; held %.2f ms): %s", st.total_ms,

@@ -234,6 +234,33 @@ static void test_format_too_small(void **state)
     free(m);
 }
 
+static void test_delta(void **state)
+{
+    struct metrics_delta d, back;
+    char line[METRICS_DELTA_MAX];
+    size_t n;
+    (void)state;
+    metrics_delta_make("approved", "su do\n", true, 4200, &d);
+    n = metrics_delta_format(&d, line, sizeof(line));
+    assert_string_equal(line, "approved su_do_ 1 4200\n");
+    assert_int_equal(n, strlen(line));
+    assert_int_equal(metrics_delta_parse(line, n, &back), RES_OK);
+    assert_memory_equal(&d, &back, sizeof(d));
+    metrics_delta_make("denied", "", false, 99, &d); /* not observed: no time */
+    n = metrics_delta_format(&d, line, sizeof(line));
+    assert_string_equal(line, "denied unknown 0 0\n");
+    {
+        static const char *const bad[] = {"", "\n", "approved sudo 1 4200", "approved sudo 1 4200\n\n",
+                                          "approved  sudo 1 4200\n", "approved sudo 2 4200\n",
+                                          "approved sudo 0 5\n", "approved sudo 1 04200\n",
+                                          "approved sudo 1 1234567890123456\n", "appr\"oved sudo 1 1\n",
+                                          "approved sudo 1 -1\n", "approved sudo\n", " sudo 1 1\n"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+            if (metrics_delta_parse(bad[i], strlen(bad[i]), &back) != RES_PROTOCOL)
+                fail_msg("accepted delta %zu: %s", i, bad[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_parse_is_strict),
         cmocka_unit_test(test_format_too_small),
+        cmocka_unit_test(test_delta),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,8 +186,21 @@ static double mono_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Another update holding the lock: this one waits at most its budget, then skips. */
-static void test_busy_lock_skips_in_bounded_time(void **state)
+static int pending_files(void)
+{
+    char cmd[600], buf[32] = {0};
+    FILE *p;
+    snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -c '^\\.pam_ciba\\.prom\\.pending\\.' || true", dir);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(buf, sizeof(buf), p));
+    pclose(p);
+    return atoi(buf);
+}
+
+/* Another update holding the lock: this one waits at most its budget, then leaves its
+ * decision for the next update, which counts it. */
+static void test_busy_lock_defers_in_bounded_time(void **state)
 {
     struct metrics_stats st;
     struct metrics *before, *after;
@@ -200,18 +213,58 @@ static void test_busy_lock_skips_in_bounded_time(void **state)
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX), 0);
     t0 = mono_ms();
-    assert_int_equal(update("approved", "sudo", false, 0, 50, &st), RES_UNAVAILABLE);
+    assert_int_equal(update("approved", "sudo", true, 7000, 50, &st), RES_OK);
     took = mono_ms() - t0;
+    assert_true(st.deferred);
     assert_true(st.lock_tries > 3);
     assert_true(st.lock_wait_ms >= 50);
     /* Budget plus scheduling slack: never the whole login's time. */
     assert_true(took < 50 + 150);
-    close(fd);
+    assert_int_equal(update("denied", "sshd", false, 0, 20, &st), RES_OK);
+    assert_true(st.deferred);
+    assert_int_equal(pending_files(), 2);
     after = load();
     assert_int_equal(count_of(after, "approved", "sudo"), count_of(before, "approved", "sudo"));
+    free(after);
+    close(fd);
+    assert_int_equal(update("approved", "sudo", false, 0, 50, &st), RES_OK);
+    assert_false(st.deferred);
+    assert_int_equal(st.folded, 2);
+    assert_int_equal(pending_files(), 0);
+    after = load();
+    assert_int_equal(count_of(after, "approved", "sudo"), count_of(before, "approved", "sudo") + 2);
+    assert_int_equal(count_of(after, "denied", "sshd"), 1);
+    assert_int_equal(after->count, before->count + 1);
+    assert_int_equal(after->sum_ms, before->sum_ms + 7000);
     free(before);
     free(after);
-    assert_int_equal(update("approved", "sudo", false, 0, 50, &st), RES_OK);
+}
+
+/* Only deferred counts root left are counted: anything else by that name is removed. */
+static void test_foreign_pending_files_removed(void **state)
+{
+    char p[500];
+    struct metrics_stats st;
+    struct metrics *m;
+    (void)state;
+    snprintf(p, sizeof(p), "%s/.pam_ciba.prom.pending.junk", dir);
+    write_file(p, "approved sudo 0 0 extra\n", 0600);
+    snprintf(p, sizeof(p), "%s/.pam_ciba.prom.pending.writable", dir);
+    write_file(p, "approved sudo 0 0\n", 0666);
+    snprintf(p, sizeof(p), "%s/.pam_ciba.prom.pending.good", dir);
+    write_file(p, "approved sudo 1 1500\n", 0600);
+    if (geteuid() == 0) {
+        snprintf(p, sizeof(p), "%s/.pam_ciba.prom.pending.foreign", dir);
+        write_file(p, "approved sudo 0 0\n", 0600);
+        assert_int_equal(chown(p, 4321, 4321), 0);
+    }
+    assert_int_equal(update("denied", "sudo", false, 0, 0, &st), RES_OK);
+    assert_int_equal(st.folded, 1);
+    assert_int_equal(pending_files(), 0);
+    m = load();
+    assert_int_equal(count_of(m, "approved", "sudo"), 1);
+    assert_int_equal(m->sum_ms, 1500);
+    free(m);
 }
 
 static void test_unsafe_places_refused(void **state)
@@ -296,12 +349,48 @@ static void test_concurrent_exact(void **state)
     free(m);
 }
 
+/* A budget too short to wait for anyone: many updates defer, and after one more update
+ * every decision is counted, exactly once. */
+static void test_concurrent_exact_with_deferrals(void **state)
+{
+    enum { PROCS = 16, EACH = 25 };
+    pid_t pids[PROCS];
+    struct metrics *m;
+    struct metrics_stats st;
+    (void)state;
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        if (pids[p] == 0) {
+            int bad = 0;
+            for (int i = 0; i < EACH; i++)
+                bad += update("approved", p % 2 ? "sudo" : "sshd", true, 1000, 1, NULL) != RES_OK;
+            _exit(bad);
+        }
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int status;
+        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    assert_int_equal(update("denied", "sudo", false, 0, 1000, &st), RES_OK);
+    print_message("deferred counts folded by the last update: %d\n", st.folded);
+    assert_int_equal(pending_files(), 0);
+    m = load();
+    assert_int_equal(count_of(m, "approved", "sudo") + count_of(m, "approved", "sshd"), PROCS * EACH);
+    assert_int_equal(m->count, PROCS * EACH);
+    assert_int_equal(m->sum_ms, PROCS * EACH * 1000);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_creates_then_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_starts_over, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_busy_lock_skips_in_bounded_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_lock_defers_in_bounded_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_pending_files_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_exact_with_deferrals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_places_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_size_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_exact, setup, teardown),
