@@ -25,8 +25,9 @@ void metrics_init(struct metrics *m)
 
 static bool label_char(char c)
 {
+    /* c != '\0': strchr would find the terminator. */
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           strchr("_.:@+-", c) != NULL;
+           (c != '\0' && strchr("_.:@+-", c) != NULL);
 }
 
 void metrics_label(const char *in, char *out, size_t outlen)

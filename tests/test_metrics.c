@@ -214,6 +214,15 @@ static void test_parse_is_strict(void **state)
     refused(base, "# TYPE pam_ciba_decisions_total counter\n", "");
     refused(base, "# HELP pam_ciba_approval", "# HELP  pam_ciba_approval");
     refused(base, "le=\"1\"", "le=\"0.5\"");
+    /* A NUL inside a label (strchr finds the terminator: found by fuzz_metrics). */
+    {
+        char nul[8192];
+        const char *at = strstr(base, "sudo");
+        size_t len = strlen(base);
+        memcpy(nul, base, len);
+        nul[at - base + 2] = '\0';
+        assert_int_equal(metrics_parse(nul, len, m, why, sizeof(why)), RES_PROTOCOL);
+    }
     /* Empty, NUL inside, truncated anywhere. */
     assert_int_equal(metrics_parse("", 0, m, why, sizeof(why)), RES_PROTOCOL);
     base[40] = '\0';
@@ -255,6 +264,8 @@ static void test_delta(void **state)
                                           "approved sudo 0 5\n", "approved sudo 1 04200\n",
                                           "approved sudo 1 1234567890123456\n", "appr\"oved sudo 1 1\n",
                                           "approved sudo 1 -1\n", "approved sudo\n", " sudo 1 1\n"};
+        static const char nul[] = "\0ad\0approved sudo 1 4200\n";
+        assert_int_equal(metrics_delta_parse(nul, sizeof(nul) - 1, &back), RES_PROTOCOL);
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
             if (metrics_delta_parse(bad[i], strlen(bad[i]), &back) != RES_PROTOCOL)
                 fail_msg("accepted delta %zu: %s", i, bad[i]);

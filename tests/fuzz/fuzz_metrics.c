@@ -2,7 +2,8 @@
  * text that parses re-formats to exactly its own bytes (one canonical text, so parse and
  * format agree on every value); after counting decisions named by the input (label text
  * from the input, cleaned by metrics_add) the formatted text parses back to the same
- * counts, each count grew by exactly one and the histogram stays consistent. */
+ * counts, each count grew by exactly one and the histogram stays consistent; a deferred
+ * count (metrics_delta_parse) re-formats to exactly its own bytes. */
 #include "fuzz_common.h"
 #include "metrics.h"
 
@@ -60,6 +61,19 @@ static void add_from(const uint8_t **p, const uint8_t *end)
     FUZZ_ASSERT(m.count == count + (observe ? 1 : 0) && m.sum_ms == sum + (observe ? ms : 0));
 }
 
+/* A deferred count: what parses is exactly what formatting gives back. */
+static void delta_round_trip(const uint8_t *data, size_t size)
+{
+    struct metrics_delta d;
+    char line[METRICS_DELTA_MAX];
+    size_t n;
+
+    if (metrics_delta_parse((const char *)data, size, &d) != RES_OK)
+        return;
+    n = metrics_delta_format(&d, line, sizeof(line));
+    FUZZ_ASSERT(n == size && memcmp(line, data, size) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char why[200];
@@ -68,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size > METRICS_MAX_FILE)
         return 0;
+    delta_round_trip(data, size);
     if (metrics_parse((const char *)data, size, &m, why, sizeof(why)) == RES_OK) {
         FUZZ_ASSERT(metrics_format(&m, text, sizeof(text), &len) == RES_OK);
         FUZZ_ASSERT(len == size && memcmp(text, data, size) == 0);
