@@ -119,6 +119,17 @@ static void read_old(int dirfd, const char *dir, const char *base, uid_t owner, 
 
 static result write_all(int fd, const char *p, size_t len);
 
+/* A caller's RLIMIT_FSIZE would end the process with SIGXFSZ half way: skip instead. */
+static bool fits_fsize(size_t len, char *why, size_t whylen)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < len) {
+        snprintf(why, whylen, "RLIMIT_FSIZE (%llu bytes) is below the file's size", (unsigned long long)rl.rlim_cur);
+        return false;
+    }
+    return true;
+}
+
 static void pending_prefix(const char *base, char *out, size_t len)
 {
     snprintf(out, len, ".%s" PENDING_INFIX, base);
@@ -152,6 +163,8 @@ static result defer(int dirfd, const char *dir, const char *base, const struct m
         snprintf(why, whylen, "cannot name a deferred count");
         return RES_INTERNAL;
     }
+    if (!fits_fsize(len, why, whylen))
+        return RES_INTERNAL;
     fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
     if (fd < 0) {
         snprintf(why, whylen, "%s/%s: %s", dir, name, strerror(errno));
@@ -258,15 +271,11 @@ static result write_all(int fd, const char *p, size_t len)
 static result replace(int dirfd, const char *dir, const char *base, const char *tmp, const char *text, size_t len,
                       char *why, size_t whylen)
 {
-    struct rlimit rl;
     int fd, e;
     result r;
 
-    /* A caller's RLIMIT_FSIZE would end the process with SIGXFSZ half way: skip instead. */
-    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < len) {
-        snprintf(why, whylen, "RLIMIT_FSIZE (%llu bytes) is below the file's size", (unsigned long long)rl.rlim_cur);
+    if (!fits_fsize(len, why, whylen))
         return RES_INTERNAL;
-    }
     /* Under the lock, a temp file left by an update that died is ours to remove. */
     (void)unlinkat(dirfd, tmp, 0);
     fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);

@@ -305,8 +305,22 @@ static void test_file_size_limit(void **state)
     pid = fork();
     if (pid == 0) {
         struct rlimit rl = {100, 100};
+        int fd = open(lockpath, O_RDWR);
         setrlimit(RLIMIT_FSIZE, &rl);
-        _exit(update("approved", "sudo", false, 0, 0, NULL) == RES_INTERNAL ? 0 : 1);
+        if (update("approved", "sudo", false, 0, 0, NULL) != RES_INTERNAL)
+            _exit(1);
+        /* With the lock busy, the deferred count is refused too (limit 0: any write). */
+        rl.rlim_cur = rl.rlim_max = 0;
+        setrlimit(RLIMIT_FSIZE, &rl);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0)
+            _exit(2);
+        if (fork() == 0)
+            _exit(update("approved", "sudo", false, 0, 10, NULL) == RES_INTERNAL ? 0 : 3);
+        {
+            int st;
+            wait(&st);
+            _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 4);
+        }
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
