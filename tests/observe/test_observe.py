@@ -536,6 +536,10 @@ def journal_preflight():
         problems.append("systemd-journald not installed (the systemd package)")
     if not shutil.which("journalctl"):
         problems.append("journalctl not installed")
+    ldd = subprocess.run(["ldd", str(tp.PAM_SO)], capture_output=True, text=True)
+    if "libsystemd.so" not in ldd.stdout:
+        problems.append("%s was built without libsystemd: install libsystemd-dev and run configure again "
+                        "(its summary says \"journal fields : yes\")" % tp.PAM_SO)
     return problems
 
 
