@@ -8,7 +8,7 @@ PY=/usr/bin/python3
 
 # Debian packages the build, the tests and the demo need.
 PACKAGES=(build-essential autoconf automake libtool pkg-config
-  libpam0g-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libcmocka-dev
+  libpam0g-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev libssl-dev libcmocka-dev libsystemd-dev
   python3 python3-cryptography openssl pamtester libpam-wrapper libnss-wrapper)
 
 # Suites add their own packages in tests/deps.d/*.txt (one per line, # comments).

@@ -12,6 +12,7 @@
 #include "text.h"
 #include "wipe.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,20 @@ static result tell_user(const struct config *cfg, const struct approval_ui *ui, 
     if (st == UI_NONE)
         log_msg(log, LOG_DEBUG, "no conversation: the binding message was not shown");
     return st == UI_FAILED ? RES_CONV : RES_OK;
+}
+
+void approval_request_hash(const char *auth_req_id, char out[APPROVAL_REQUEST_HASH_LEN + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    out[0] = '\0';
+    if (!auth_req_id || !*auth_req_id ||
+        EVP_Digest(auth_req_id, strlen(auth_req_id), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+        mdlen * 2 < APPROVAL_REQUEST_HASH_LEN)
+        return;
+    for (unsigned i = 0; i < APPROVAL_REQUEST_HASH_LEN / 2; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 /* Poll; with the real clock, the user's Ctrl-C ends the wait (and the request with it). */
@@ -204,6 +219,8 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         goto out;
     }
     if (r == RES_OK)
+        snprintf(rep->subject, sizeof(rep->subject), "%s", subject);
+    if (r == RES_OK)
         r = login_hint_build(cfg->login_hint_format, cfg->issuer, subject, &hint);
     if (r == RES_OK)
         r = binding_fit(cfg->binding_message, &vars, &cfg->binding_limits, rep->binding_message);
@@ -293,6 +310,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
             rep->unreachable = provider_unreachable(r, pending.bc_status);
             goto out;
         }
+        approval_request_hash(pending.auth_req_id, rep->request);
         {
             /* %e: what is left of the request's lifetime, bounded by max_wait. */
             double left = deadline - clk->now(clk->ctx);

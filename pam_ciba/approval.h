@@ -52,6 +52,10 @@ struct approval_env {
     bool threaded_host;
 };
 
+/* auth_req_id is a bearer value at the token endpoint until it expires: logs get a short
+ * hash of it (enough to find the request in the provider's logs), never the id itself. */
+#define APPROVAL_REQUEST_HASH_LEN 16
+
 /* What happened, for the decision log line. */
 struct approval_report {
     char reason[320];
@@ -59,10 +63,17 @@ struct approval_report {
     /* The provider (discovery, JWKS or bc-authorize) could not be reached, or answered
      * 5xx, before it accepted any request: the only failure failmode = "safe" may soften. */
     bool unreachable;
+    /* For the structured decision log (issue 14 item 2). */
+    char subject[256];      /* the subject the provider was asked about, or "" */
+    char request[APPROVAL_REQUEST_HASH_LEN + 1]; /* hex of SHA-256(auth_req_id), cut; "" before one */
+    char approver[256];     /* who approved when not the user (two-person approval), or "" */
 };
 
 /* Whether the binding message goes into a prompt (true) or an info message (false). */
 bool approval_uses_prompt(int prompt_mode, const char *service);
+
+/* The first APPROVAL_REQUEST_HASH_LEN hex digits of SHA-256(auth_req_id) into out; "" on failure. */
+void approval_request_hash(const char *auth_req_id, char out[APPROVAL_REQUEST_HASH_LEN + 1]);
 
 result approval_run(const struct config *cfg, const struct approval_user *u,
                     const struct approval_ui *ui, const struct approval_env *env,

@@ -116,6 +116,8 @@ static const struct key_spec keys[] = {
     /* Break-glass codes (issue 14 item 1). */
     ENUM("breakglass", breakglass, breakglass_names),
     STR("breakglass_dir", breakglass_dir),
+    /* Operations (issue 14 item 3). */
+    STR("metrics_file", metrics_file),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -751,6 +753,22 @@ static result finish_breakglass(struct config *cfg, struct errs *e)
     return RES_OK;
 }
 
+/* Checks for the operations keys (issue 14). */
+static result finish_ops(struct config *cfg, struct errs *e)
+{
+    if (cfg->metrics_file) {
+        const char *m = cfg->metrics_file, *base = strrchr(m, '/');
+        size_t n = strlen(m);
+        if (m[0] != '/' || !base || !base[1] || base[1] == '.')
+            FAIL("metrics_file", "must be an absolute path to a file");
+        else if (n < 6 || strcmp(m + n - 5, ".prom") != 0)
+            FAIL("metrics_file", "must end in \".prom\" (the textfile collector reads only those)");
+        else if (strlen(base + 1) > 200 || n > 1024)
+            FAIL("metrics_file", "path too long");
+    }
+    return RES_OK;
+}
+
 #undef FAIL
 
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
@@ -830,6 +848,8 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
         r = finish_confirm(cfg, &e);
     if (r == RES_OK)
         r = finish_breakglass(cfg, &e);
+    if (r == RES_OK)
+        r = finish_ops(cfg, &e);
     if (r == RES_OK && e.count > 0)
         r = RES_CONFIG;
 out:

@@ -106,6 +106,8 @@ struct config {
     /* Break-glass codes (issue 14 item 1). */
     int breakglass;               /* enum breakglass_mode */
     char *breakglass_dir;         /* NULL = BREAKGLASS_DEFAULT_DIR */
+    /* Operations (issue 14 item 3). */
+    char *metrics_file;           /* Prometheus textfile; NULL = off */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through

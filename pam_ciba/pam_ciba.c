@@ -3,13 +3,16 @@
 #include "caller.h"
 #include "command.h"
 #include "config.h"
+#include "decision_log.h"
 #include "gate.h"
 #include "host_env.h"
 #include "http.h"
 #include "logger.h"
+#include "metrics_file.h"
 #include "result.h"
 #include "text.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
@@ -219,6 +222,87 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A stable name for the PAM code (pam_strerror's text is translated and may change). */
+static const char *pam_code_name(int pam, char *buf, size_t len)
+{
+    switch (pam) {
+    case PAM_SUCCESS: return "PAM_SUCCESS";
+    case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
+    case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
+    case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
+    case PAM_IGNORE: return "PAM_IGNORE";
+    case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
+    case PAM_SYSTEM_ERR: return "PAM_SYSTEM_ERR";
+    case PAM_CONV_ERR: return "PAM_CONV_ERR";
+    case PAM_ABORT: return "PAM_ABORT";
+    case PAM_MAXTRIES: return "PAM_MAXTRIES";
+    case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
+    case PAM_CRED_INSUFFICIENT: return "PAM_CRED_INSUFFICIENT";
+    }
+    snprintf(buf, len, "PAM_CODE_%d", pam);
+    return buf;
+}
+
+static void syslog_line(void *ctx, int prio, const char *line)
+{
+    pam_syslog((pam_handle_t *)ctx, prio, "%s", line);
+}
+
+/* The decision: one journal entry with fields, or the syslog line (decision_log.h says
+ * which and why). */
+static void log_decision(pam_handle_t *pamh, result r, int pam, const struct config *cfg, const char *user,
+                         const char *service, const char *rhost, const char *tty,
+                         const struct approval_report *rep, long duration_ms)
+{
+    char code[32];
+    struct decision d = {
+        .outcome = result_name(r),
+        .pam_result = pam_code_name(pam, code, sizeof(code)),
+        .pam_text = pam_strerror(pamh, pam),
+        .user = user,
+        .service = service,
+        .rhost = rhost,
+        .tty = tty,
+        .subject = rep->subject,
+        .provider = cfg->issuer,
+        .reason = rep->reason,
+        .request = rep->request,
+        .approver = rep->approver,
+        .ident = program_invocation_short_name,
+        .note = r == RES_UNAVAILABLE && pam == PAM_IGNORE ? " (failmode=safe: left to the rest of the stack)" : "",
+        .success = r == RES_OK || r == RES_BREAKGLASS,
+        .alert = r == RES_BREAKGLASS,
+        .duration_ms = duration_ms,
+    };
+    struct decision_sinks sinks = {decision_journal_send, NULL, syslog_line, pamh, NULL, decision_journal_up};
+
+    decision_log(&d, &sinks);
+}
+
+/* metrics_file: count the decision (or leave it for the next update when the lock stays
+ * busy); a failed write loses the count, never the login. */
+static void count_decision(const struct config *cfg, result r, const char *service,
+                           const struct approval_report *rep, long duration_ms, const struct logger *log)
+{
+    struct metrics_update u = {cfg->metrics_file, 0, result_name(r), service, r == RES_OK && rep->request[0],
+                               duration_ms > 0 ? (uint64_t)duration_ms : 0, 0};
+    struct metrics_stats st;
+    char why[512];
+    result mr = metrics_file_update(&u, &st, why, sizeof(why));
+
+    if (mr == RES_OK && st.deferred)
+        log_msg(log, LOG_DEBUG, "metrics: deferred after %.2f ms (lock: %.2f ms, %d tries; held %.2f ms): %s",
+                st.total_ms, st.lock_wait_ms, st.lock_tries, st.hold_ms, why);
+    else if (mr == RES_OK)
+        log_msg(log, LOG_DEBUG, "metrics: updated in %.2f ms (lock: %.2f ms, %d tries; held %.2f ms; folded %d)%s%s",
+                st.total_ms, st.lock_wait_ms, st.lock_tries, st.hold_ms, st.folded,
+                st.started_over ? "; started over: " : "", st.started_over ? st.old_file : "");
+    else
+        log_msg(log, mr == RES_CONFIG ? LOG_WARNING : LOG_DEBUG,
+                "metrics: not updated after %.2f ms (lock: %.2f ms, %d tries; held %.2f ms): %s", st.total_ms,
+                st.lock_wait_ms, st.lock_tries, st.hold_ms, why);
+}
+
 PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
     (void)flags; /* PAM_SILENT does not hide the binding message: see ui_info */
@@ -231,7 +315,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     struct logger log = {pam_log_write, pamh, false};
     struct approval_report rep;
     const char *user = NULL, *service, *rhost, *tty;
-    char safe_user[128], safe_rhost[128], safe_service[64], safe_reason[400];
+    long duration_ms;
     int dumpable, pam;
     result r;
 
@@ -310,17 +394,11 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
             conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: this login needs an interactive terminal for the approval",
                      NULL);
     }
-    log_escape(user ? user : "?", safe_user, sizeof(safe_user));
-    log_escape(rhost ? rhost : "", safe_rhost, sizeof(safe_rhost));
-    log_escape(service ? service : "?", safe_service, sizeof(safe_service));
-    log_escape(rep.reason, safe_reason, sizeof(safe_reason));
     pam = to_pam(r, cfg.failmode, &rep);
-    pam_syslog(pamh, r == RES_OK ? LOG_NOTICE : r == RES_BREAKGLASS ? LOG_ALERT : LOG_WARNING,
-               "decision user=%s service=%s rhost=%s outcome=%s pam=%s reason=\"%s%s\" duration=%.3fs",
-               safe_user, safe_service, safe_rhost, result_name(r), pam_strerror(pamh, pam),
-               safe_reason,
-               r == RES_UNAVAILABLE && pam == PAM_IGNORE ? " (failmode=safe: left to the rest of the stack)" : "",
-               mono_now() - started);
+    duration_ms = (long)((mono_now() - started) * 1000.0 + 0.5);
+    log_decision(pamh, r, pam, &cfg, user, service, rhost, tty, &rep, duration_ms);
+    if (cfg.metrics_file)
+        count_decision(&cfg, r, service, &rep, duration_ms, &log);
     config_free(&cfg);
     return pam;
 }

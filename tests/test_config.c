@@ -530,6 +530,26 @@ static void test_ed25519_alg_names(void **state)
     expect_error(BASE "id_token_algs = [\"Ed448\"];\n", "id_token_algs: unsupported algorithm \"Ed448\"");
 }
 
+/* metrics_file (issue 14 item 3): off by default; an absolute path to a .prom file. */
+static void test_metrics_file_key(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_null(cfg.metrics_file);
+    config_free(&cfg);
+    assert_int_equal(load(BASE "metrics_file = \"/var/lib/prometheus/node-exporter/pam_ciba.prom\";\n", 0600, &cfg,
+                          err, sizeof(err)), RES_OK);
+    assert_string_equal(cfg.metrics_file, "/var/lib/prometheus/node-exporter/pam_ciba.prom");
+    config_free(&cfg);
+    expect_error(BASE "metrics_file = \"pam_ciba.prom\";\n", ":4: metrics_file: must be an absolute path");
+    expect_error(BASE "metrics_file = \"/var/lib/x/\";\n", "metrics_file: must be an absolute path to a file");
+    expect_error(BASE "metrics_file = \"/var/lib/x/.prom\";\n", "metrics_file: must be an absolute path to a file");
+    expect_error(BASE "metrics_file = \"/var/lib/x/pam_ciba.txt\";\n", "metrics_file: must end in \".prom\"");
+    expect_error(BASE "metrics_file = 1;\n", "metrics_file: must be a string");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_policy_key_errors),
         cmocka_unit_test(test_binding_limits),
         cmocka_unit_test(test_ed25519_alg_names),
+        cmocka_unit_test(test_metrics_file_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

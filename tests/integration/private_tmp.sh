@@ -10,6 +10,7 @@
 #
 # Usage: PRIVATE_TMP_LD_PRELOAD=... private_tmp.sh [--keep /tmp/NAME]... -- COMMAND [ARG...]
 #        private_tmp.sh --check    (exit 0 if a private /tmp can be made here; root: it mounts)
+# On a systemd host journald's sockets are hidden too (see below).
 # Each --keep entry of /tmp (the test's configs, CA, caches, logs) is bound back at its own
 # path, so the command sees it and what it writes there stays visible outside.
 # The command's LD_PRELOAD comes in PRIVATE_TMP_LD_PRELOAD: preloaded into this script and the
@@ -38,6 +39,14 @@ for i in "${!keep[@]}"; do
   mount --no-canonicalize --bind "/proc/self/fd/${fds[$i]}" "$p"
   exec {fds[$i]}<&-
 done
+# The module sends its decision to journald when journald takes it (pam_ciba(8), LOGGING),
+# and then writes no syslog line; pam_wrapper shows only syslog lines, which the tests read.
+# On a host where journald runs, its sockets are hidden here, so the decision comes as the
+# syslog line the tests expect. PRIVATE_TMP_JOURNAL=keep leaves them (the journal tests).
+if [ "${PRIVATE_TMP_JOURNAL:-}" != keep ] && [ -d /run/systemd/journal ]; then
+  mount -t tmpfs -o mode=0755 tmpfs /run/systemd/journal
+fi
+unset PRIVATE_TMP_JOURNAL
 [ "${1:-}" = "--check" ] && exit 0
 if [ -n "${PRIVATE_TMP_LD_PRELOAD:-}" ]; then export LD_PRELOAD=$PRIVATE_TMP_LD_PRELOAD; fi
 unset PRIVATE_TMP_LD_PRELOAD

@@ -214,11 +214,18 @@ CONF
     echo "auth required pam_deny.so" >"$TMP/pam.d/other"
     echo "alice:x:4242:4242:Package Test:/nonexistent:/bin/sh" >"$TMP/passwd"
     echo "alice:x:4242:" >"$TMP/group"
+    # A /tmp of its own for pam_wrapper, and (on a host running journald) the decision as
+    # the syslog line pam_wrapper shows: private_tmp.sh hides journald's sockets.
+    isolate=() preload=LD_PRELOAD
+    if "$ROOT/tests/integration/private_tmp.sh" --check 2>/dev/null; then
+        isolate=("$ROOT/tests/integration/private_tmp.sh" --keep "$TMP" --)
+        preload=PRIVATE_TMP_LD_PRELOAD
+    fi
     pam_login() { # user
-        LD_PRELOAD="libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 \
+        env "$preload=libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 \
             PAM_WRAPPER_SERVICE_DIR="$TMP/pam.d" PAM_WRAPPER_DEBUGLEVEL=2 \
             NSS_WRAPPER_PASSWD="$TMP/passwd" NSS_WRAPPER_GROUP="$TMP/group" \
-            timeout 60 pamtester -v pkgtest "$1" authenticate </dev/null >"$TMP/pam-$1.out" 2>&1
+            "${isolate[@]}" timeout 60 pamtester -v pkgtest "$1" authenticate </dev/null >"$TMP/pam-$1.out" 2>&1
     }
     if pam_login alice; then ok "approved login through the installed module"; else
         sed 's/^/#   /' "$TMP/pam-alice.out"
