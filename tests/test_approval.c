@@ -538,7 +538,7 @@ static void test_binding_message_fitted_to_profile(void **state)
 {
     struct config c = config(PROMPT_NONE, "%u #%c");
     struct approval_user u = {"firstname.lastname01", "su", NULL, "pts/1", NULL, NULL, NULL, NULL};
-    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL};
+    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, NULL};
     struct approval_env env = {&tr, &clk, NULL, getuid(), false};
     struct approval_report rep;
     const char *p;

@@ -388,7 +388,7 @@ static result login_always(const char *answer)
 {
     struct config cfg;
     struct approval_user u = {"frank", "sudo", NULL, "pts/1", NULL, NULL, NULL, NULL};
-    struct approval_ui ui = {NULL, NULL, ui_secret, NULL};
+    struct approval_ui ui = {NULL, NULL, ui_secret, NULL, NULL};
     struct logger lg = {log_sink, NULL, false};
     struct approval_env env = {NULL, NULL, &lg, geteuid(), false};
     struct breakglass_env bg = {geteuid(), on_wrong, NULL, NULL};

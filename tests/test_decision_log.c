@@ -177,7 +177,7 @@ static void test_all_fields_at_their_longest(void **state)
     (void)state;
     memset(big, '\x01', sizeof(big) - 1); /* escaped: four bytes each */
     big[sizeof(big) - 1] = '\0';
-    d = (struct decision){big, big, big, big, big, big, big, big, big, big, big, big, big, big, true, 999999};
+    d = (struct decision){big, big, big, big, big, big, big, big, big, big, big, big, big, big, true, false, 999999};
     decision_fields_build(&d, f);
     assert_int_equal(f->n, 17);
     no_newlines(f);
