@@ -104,6 +104,9 @@ static const struct key_spec keys[] = {
     ENUM("tls_min_version", tls_min_version, tls_min_names),
     STR("pinned_public_key", pinned_public_key),
     ENUM("failmode", failmode, failmode_names),
+    /* Authentication strength (issue 14 item 4). */
+    LIST("require_acr", require_acr),
+    LIST("require_amr", require_amr),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -691,6 +694,26 @@ static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_ui
     return RES_OK;
 }
 
+/* require_acr / require_amr (issue 14 item 4): values are compared exactly with the ID
+ * token's, so one with blanks or control characters is a typo that would never match. */
+static result finish_auth_strength(struct config *cfg, struct errs *e)
+{
+    static const char *const names[] = {"require_acr", "require_amr"};
+    char **lists[] = {cfg->require_acr, cfg->require_amr};
+
+    for (size_t l = 0; l < 2; l++) {
+        for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+            const char *v = lists[l][i];
+            bool ok = *v && strlen(v) <= 256;
+            for (const char *q = v; ok && *q; q++)
+                ok = (unsigned char)*q > 0x20 && *q != 0x7f;
+            if (!ok)
+                FAIL(names[l], "element %zu must be a non-empty value without blanks or control characters", i + 1);
+        }
+    }
+    return RES_OK;
+}
+
 #undef FAIL
 
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
@@ -764,6 +787,8 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
     r = finish(cfg, &e, trusted_uid, st.st_mode);
     if (r == RES_OK)
         r = finish_policy(cfg, &e, trusted_uid);
+    if (r == RES_OK)
+        r = finish_auth_strength(cfg, &e);
     if (r == RES_OK && e.count > 0)
         r = RES_CONFIG;
 out:

@@ -91,6 +91,9 @@ struct config {
     char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
     char *pin_hashes;             /* what libcurl gets: pinned_public_key's hashes, or the key file's hash */
     int failmode;                 /* enum failmode */
+    /* Authentication strength the ID token must show (issue 14 item 4). */
+    char **require_acr;           /* NULL-terminated; the token's acr must be one of them */
+    char **require_amr;           /* NULL-terminated; the token's amr must hold at least one */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through

@@ -18,6 +18,8 @@ const char *result_name(result r)
     case RES_INTERRUPTED: return "interrupted";
     case RES_INTERNAL: return "internal_error";
     case RES_IGNORE: return "ignored";
+    case RES_PROVIDER_LIMIT: return "provider_limited";
+    case RES_AUTH_STRENGTH: return "auth_strength";
     }
     return "unknown";
 }

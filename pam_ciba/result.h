@@ -16,7 +16,10 @@ typedef enum {
     RES_CONV,           /* the conversation with the user failed */
     RES_INTERRUPTED,    /* the wait was cancelled */
     RES_INTERNAL,       /* out of memory or another local failure */
-    RES_IGNORE          /* the policy does not apply to this login (PAM_IGNORE) */
+    RES_IGNORE,         /* the policy does not apply to this login (PAM_IGNORE) */
+    /* Issue 12 item 3, issue 14 item 4. */
+    RES_PROVIDER_LIMIT, /* the provider limits requests (429, too_many_requests): wait, do not retry */
+    RES_AUTH_STRENGTH   /* approved, but the ID token's acr/amr is not what require_acr/require_amr ask */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */
