@@ -150,8 +150,8 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
                 r->max_age = v;
         }
     }
-    /* The first Retry-After counts; a value longer than any valid one is kept cut, and
-     * then fails to parse. */
+    /* The first Retry-After counts. A longer value than fits is cut: a date then fails to
+     * parse, a number stays a number far above HTTP_RETRY_AFTER_MAX. */
     if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0 && !sink->retry_after[0])
         header_value(data, n, 12, sink->retry_after, sizeof(sink->retry_after));
     if (n > 5 && strncasecmp(data, "Date:", 5) == 0) {
