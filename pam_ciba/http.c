@@ -227,7 +227,7 @@ static bool take_time(const char **p, struct tm *tm)
 
 bool http_parse_date(const char *s, time_t *out)
 {
-    struct tm tm = {0};
+    struct tm tm = {0}, want, back;
     char wday[16], mon[8];
     const char *p = s;
     int year = 0;
@@ -260,8 +260,12 @@ bool http_parse_date(const char *s, time_t *out)
         tm.tm_min > 59 || tm.tm_sec > 60 || year < 1970)
         return false;
     tm.tm_year = year - 1900;
+    want = tm;
     t = timegm(&tm);
-    if (t == (time_t)-1)
+    /* timegm rolls 31 Feb over into March (and normalises tm): a date that is not on the
+     * calendar is refused. */
+    if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != want.tm_mday || back.tm_mon != want.tm_mon ||
+        back.tm_year != want.tm_year)
         return false;
     *out = t;
     return true;

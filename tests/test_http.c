@@ -201,7 +201,7 @@ static void test_retry_after(void **state)
         "Sun, 06 Nov 1969 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT",
         "Sun, 06 nov 1994 08:49:37 GMT", "Sun,06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 94 08:49:37 GMT",
         "Sunday, 06-Nov-1994 08:49:37 GMT", "Sun Nov  6 08:49:37 1994 GMT", "Sun Nov 6 8:49:37 1994",
-        "Sun, 06 Nov 1994 08:49 GMT", "S\xc3\xbcn, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+        "Sun, 06 Nov 1994 08:49 GMT", "Sat, 31 Feb 2024 08:49:37 GMT", "Fri, 31 Dec 9999 23:59:60 GMT", "S\xc3\xbcn, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT\r\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (http_parse_retry_after(bad[i], now) != -1)
