@@ -396,8 +396,9 @@ result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double dea
             log_msg(c->log, LOG_DEBUG, "token: slow down, interval now %lds%s", p->interval,
                     retry_after >= 0 ? " (Retry-After)" : "");
             /* The provider itself asked for a wait that ends after this login or this
-             * request: no poll can come in time, so end now and say how long to wait. */
-            if (asked >= 0 && p->last_poll + (double)p->interval + wait_extra > end) {
+             * request: no poll can come in time, so end now and say how long to wait.
+             * (When only our own 5 s step overshoots, the wait runs out as usual.) */
+            if (asked >= 0 && p->last_poll + (double)asked > end) {
                 char msg[128];
                 p->limit_wait = asked;
                 ciba_limit_message(asked, msg, sizeof(msg));

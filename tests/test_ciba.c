@@ -384,6 +384,20 @@ static void test_slow_down_interval_past_expiry_ends(void **state)
     assert_true(sc.now < 5.0);
 }
 
+/* A short Retry-After that fits, where only the 5 s step overshoots the deadline: the wait
+ * runs out as for any slow_down (timeout), it is not the provider's limit. */
+static void test_short_retry_after_step_overshoots(void **state)
+{
+    struct ciba_tokens t;
+    char reason[256] = "";
+    (void)state;
+    add(200, ACCEPT(",\"interval\":1"));
+    sc.steps[sc.count++] = (struct step){RES_OK, 429, NULL, "", 2};
+    assert_int_equal(run(5, &t, reason), RES_TIMEOUT);
+    assert_int_equal(sc.next, 2);
+    assert_true(sc.now >= 5.0 && sc.now <= 5.1);
+}
+
 /* A per-user limit code from the token endpoint is final; a bare 429 is "poll slower". */
 static void test_token_limit_codes(void **state)
 {
@@ -552,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup(test_retry_after_past_deadline_ends, reset),
         cmocka_unit_test_setup(test_slow_down_interval_past_expiry_ends, reset),
         cmocka_unit_test_setup(test_token_limit_codes, reset),
+        cmocka_unit_test_setup(test_short_retry_after_step_overshoots, reset),
         cmocka_unit_test_setup(test_final_answers, reset),
         cmocka_unit_test_setup(test_transient_errors_keep_polling, reset),
         cmocka_unit_test_setup(test_expires, reset),
