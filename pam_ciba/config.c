@@ -725,21 +725,6 @@ static void wipe_setting(config_t *lc, const char *key)
         explicit_bzero((char *)v, strlen(v));
 }
 
-/* libconfig's scanner copies the whole text (an inline client_secret with it) into a
- * buffer of strlen + 2 bytes that it frees, unwiped, before config_read_string returns.
- * glibc gives the most recently freed chunks of a size back first: take a few back, zero
- * them and free them again. Best effort (client_secret_file keeps the secret out of the
- * text); without it a later login's heap layout decides whether the copy survives. */
-static void scrub_scanner_copy(size_t size)
-{
-    void *p[4];
-    for (size_t i = 0; i < 4; i++)
-        if ((p[i] = malloc(size)) != NULL)
-            explicit_bzero(p[i], size);
-    for (size_t i = 0; i < 4; i++)
-        free(p[i]);
-}
-
 result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, config_error_fn each, void *ctx,
                        char *err, size_t errlen)
 {
@@ -770,9 +755,7 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
         return RES_INTERNAL;
     }
     config_init(&lc);
-    r = config_read_string(&lc, text) == CONFIG_TRUE ? RES_OK : RES_CONFIG;
-    scrub_scanner_copy(strlen(text) + 2);
-    if (r != RES_OK) {
+    if (config_read_string(&lc, text) != CONFIG_TRUE) {
         snprintf(msg, sizeof(msg), "%s:%d: syntax error: %s", path, config_error_line(&lc),
                  config_error_text(&lc) ? config_error_text(&lc) : "unknown");
         report(&e, msg);
