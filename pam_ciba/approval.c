@@ -134,6 +134,16 @@ static result ask_typed_code(const struct approval_ui *ui, const char *text, con
     return RES_OK;
 }
 
+/* The provider limits requests: say so and how long to wait, so nobody retries blindly. */
+static void tell_limit(const struct approval_ui *ui, long wait)
+{
+    char msg[160];
+    if (!ui || !ui->info)
+        return;
+    ciba_limit_message(wait, msg, sizeof(msg));
+    ui->info(ui->ctx, msg);
+}
+
 static result ask_user_code(const struct approval_ui *ui, char **code)
 {
     *code = NULL;
@@ -308,6 +318,8 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         r = ciba_start(&c, &req, &pending, rep->reason, sizeof(rep->reason));
         if (r != RES_OK) {
             rep->unreachable = provider_unreachable(r, pending.bc_status);
+            if (r == RES_PROVIDER_LIMIT)
+                tell_limit(ui, pending.limit_wait);
             goto out;
         }
         approval_request_hash(pending.auth_req_id, rep->request);
@@ -343,11 +355,14 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
             }
         }
         r = wait_for_answer(&c, &pending, deadline, &tokens, env->clock == NULL && !env->threaded_host, rep);
+        if (r == RES_PROVIDER_LIMIT)
+            tell_limit(ui, pending.limit_wait);
         if (r != RES_OK)
             goto out;
         expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),
                                          cfg->clock_skew, cfg->login_hint_format == HINT_EMAIL ? subject : NULL,
-                                         sent};
+                                         sent, (const char *const *)cfg->require_acr,
+                                         (const char *const *)cfg->require_amr};
         r = idtoken_verify(tokens.id_token, &verifier, &expect, rep->reason, sizeof(rep->reason));
         if (r == RES_OK)
             snprintf(rep->reason, sizeof(rep->reason), "id_token verified");

@@ -47,6 +47,42 @@ static bool printable_ascii(const char *s)
     return true;
 }
 
+/* Error codes providers use for "too many requests" (Auth0's Authentication API answers
+ * too_many_requests with HTTP 429; too_many_attempts is its blocked-user code). */
+static bool limit_error(const char *err)
+{
+    return err && (strcmp(err, "too_many_requests") == 0 || strcmp(err, "too_many_attempts") == 0);
+}
+
+void ciba_limit_message(long wait, char *out, size_t len)
+{
+    if (wait >= 0)
+        snprintf(out, len, "the provider limits requests for this user: try again in %ld s", wait < 1 ? 1 : wait);
+    else
+        snprintf(out, len, "the provider limits requests for this user: try again later");
+}
+
+/* reason = the user's message, then what the provider answered, for the log. */
+static void limit_reason(char *reason, size_t len, long wait, const char *where, long status, const char *err)
+{
+    char msg[128], safe[64];
+    ciba_limit_message(wait, msg, sizeof(msg));
+    log_escape(err ? err : "", safe, sizeof(safe));
+    snprintf(reason, len, "%s (%s: HTTP %ld%s%s)", msg, where, status, *safe ? " " : "", safe);
+}
+
+long ciba_parse_slow_down_interval(const struct http_response *resp)
+{
+    json_object *o = is_json(resp) ? parse_object(resp) : NULL, *v;
+    long r = -1;
+
+    if (o && json_object_object_get_ex(o, "interval", &v) && json_object_is_type(v, json_type_int) &&
+        json_object_get_int64(v) >= 1)
+        r = json_object_get_int64(v) > CIBA_MAX_INTERVAL ? CIBA_MAX_INTERVAL : (long)json_object_get_int64(v);
+    json_object_put(o);
+    return r;
+}
+
 result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pending *out,
                                 char *reason, size_t reasonlen)
 {
@@ -55,14 +91,23 @@ result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pe
     result r = RES_PROTOCOL;
 
     memset(out, 0, sizeof(*out));
-    if (resp->status >= 500 || resp->status == 429) {
+    out->limit_wait = -1;
+    if (resp->status >= 500) {
         snprintf(reason, reasonlen, "bc-authorize: provider answered HTTP %ld", resp->status);
         return RES_UNAVAILABLE;
     }
     o = is_json(resp) ? parse_object(resp) : NULL;
     if (resp->status != 200) {
         const char *err = o ? json_get_str(o, "error") : NULL;
-        if (resp->status >= 400 && resp->status < 500 && err) {
+        /* A limit on requests for this user (Auth0: 5 a minute): retrying would only
+         * push the limit further out, and every retry that gets through is one more
+         * push on the phone. End here and tell the user how long to wait. */
+        if (resp->status == 429 ||
+            (resp->status >= 400 && resp->status < 500 && (limit_error(err) || (err && strcmp(err, "slow_down") == 0)))) {
+            out->limit_wait = resp->retry_after;
+            limit_reason(reason, reasonlen, out->limit_wait, "bc-authorize", resp->status, err);
+            r = RES_PROVIDER_LIMIT;
+        } else if (resp->status >= 400 && resp->status < 500 && err) {
             reason_with(reason, reasonlen, "bc-authorize refused: ", err);
             r = RES_REJECTED;
         } else {
@@ -99,7 +144,8 @@ result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pe
         }
         /* Zero or negative cannot mean "poll flat out": keep the default. */
         if (json_object_get_int64(v) >= 1)
-            out->interval = json_object_get_int64(v) > 86400 ? 86400 : (long)json_object_get_int64(v);
+            out->interval = json_object_get_int64(v) > CIBA_MAX_INTERVAL ? CIBA_MAX_INTERVAL
+                                                                          : (long)json_object_get_int64(v);
     }
     out->auth_req_id = strdup(id);
     r = out->auth_req_id ? RES_OK : RES_INTERNAL;
@@ -131,20 +177,28 @@ enum poll_answer ciba_parse_token_response(const struct http_response *resp,
 
     memset(tokens, 0, sizeof(*tokens));
     *fail = RES_PROTOCOL;
-    if (resp->status == 429) {
-        snprintf(reason, reasonlen, "token endpoint answered HTTP 429");
-        return POLL_SLOW_DOWN;
-    }
     if (resp->status >= 500) {
         snprintf(reason, reasonlen, "token endpoint answered HTTP %ld", resp->status);
         return POLL_RETRY;
     }
     o = is_json(resp) ? parse_object(resp) : NULL;
+    err = o ? json_get_str(o, "error") : NULL;
+    /* A per-user limit code ends the attempt; any other 429 means "poll slower". */
+    if (resp->status >= 400 && resp->status < 500 && limit_error(err)) {
+        *fail = RES_PROVIDER_LIMIT;
+        limit_reason(reason, reasonlen, resp->retry_after, "token endpoint", resp->status, err);
+        json_object_put(o);
+        return POLL_FINAL;
+    }
+    if (resp->status == 429) {
+        snprintf(reason, reasonlen, "token endpoint answered HTTP 429");
+        json_object_put(o);
+        return POLL_SLOW_DOWN;
+    }
     if (!o) {
         snprintf(reason, reasonlen, "token endpoint: HTTP %ld with no JSON object", resp->status);
         return POLL_FINAL;
     }
-    err = json_get_str(o, "error");
     if (resp->status == 200) {
         if (json_object_object_get_ex(o, "error", NULL)) {
             reason_with(reason, reasonlen, "token endpoint: HTTP 200 carrying error ", err);
@@ -195,6 +249,7 @@ result ciba_start(const struct ciba_client *c, const struct ciba_request *req,
     result r;
 
     memset(out, 0, sizeof(*out));
+    out->limit_wait = -1;
     form_init(&f);
     r = add_client_auth(c, &f, &authorization);
     if (r != RES_OK) {
@@ -243,8 +298,8 @@ out:
 
 /* One token request. */
 static enum poll_answer poll_once(const struct ciba_client *c, const struct ciba_pending *p,
-                                  struct ciba_tokens *tokens, long *retry_after, result *fail,
-                                  char *reason, size_t reasonlen)
+                                  struct ciba_tokens *tokens, long *retry_after, long *asked_interval,
+                                  result *fail, char *reason, size_t reasonlen)
 {
     struct form f;
     struct http_response resp = {0};
@@ -254,6 +309,7 @@ static enum poll_answer poll_once(const struct ciba_client *c, const struct ciba
 
     *fail = RES_INTERNAL;
     *retry_after = -1;
+    *asked_interval = -1;
     form_init(&f);
     if (add_client_auth(c, &f, &authorization) != RES_OK)
         goto out;
@@ -270,6 +326,8 @@ static enum poll_answer poll_once(const struct ciba_client *c, const struct ciba
     } else {
         a = ciba_parse_token_response(&resp, tokens, fail, reason, reasonlen);
         *retry_after = resp.retry_after;
+        if (a == POLL_SLOW_DOWN)
+            *asked_interval = ciba_parse_slow_down_interval(&resp);
     }
 out:
     http_response_clear(&resp);
@@ -292,7 +350,7 @@ result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double dea
         double next = p->last_poll + (double)p->interval + wait_extra;
         double now = clk->now(clk->ctx);
         enum poll_answer a;
-        long retry_after;
+        long retry_after, asked_interval;
         result fail;
 
         wait_extra = 0;
@@ -315,7 +373,7 @@ result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double dea
             snprintf(reason, reasonlen, "wait interrupted");
             return RES_INTERRUPTED;
         }
-        a = poll_once(c, p, tokens, &retry_after, &fail, reason, reasonlen);
+        a = poll_once(c, p, tokens, &retry_after, &asked_interval, &fail, reason, reasonlen);
         p->last_poll = clk->now(clk->ctx);
         switch (a) {
         case POLL_TOKENS:
@@ -323,17 +381,40 @@ result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double dea
         case POLL_PENDING:
             log_msg(c->log, LOG_DEBUG, "token: authorization_pending");
             break;
-        case POLL_SLOW_DOWN:
-            p->interval += CIBA_SLOW_DOWN_STEP;
+        case POLL_SLOW_DOWN: {
+            /* CIBA 7.3 / RFC 8628 3.5: at least 5 s more, for this and every later poll;
+             * a new interval the provider sends (Auth0 does) wins when it is longer. */
+            long asked;
+            p->interval = p->interval + CIBA_SLOW_DOWN_STEP > CIBA_MAX_INTERVAL ? CIBA_MAX_INTERVAL
+                                                                                 : p->interval + CIBA_SLOW_DOWN_STEP;
+            if (asked_interval > p->interval)
+                p->interval = asked_interval;
+            /* Retry-After holds off the next poll only. */
             if (retry_after > p->interval)
-                wait_extra = (double)(retry_after > 3600 ? 3600 : retry_after) - (double)p->interval;
-            log_msg(c->log, LOG_DEBUG, "token: slow down, interval now %lds", p->interval);
+                wait_extra = (double)retry_after - (double)p->interval;
+            asked = retry_after > asked_interval ? retry_after : asked_interval;
+            log_msg(c->log, LOG_DEBUG, "token: slow down, interval now %lds%s", p->interval,
+                    retry_after >= 0 ? " (Retry-After)" : "");
+            /* The provider itself asked for a wait that ends after this login or this
+             * request: no poll can come in time, so end now and say how long to wait.
+             * (When only our own 5 s step overshoots, the wait runs out as usual.) */
+            if (asked >= 0 && p->last_poll + (double)asked > end) {
+                char msg[128];
+                p->limit_wait = asked;
+                ciba_limit_message(asked, msg, sizeof(msg));
+                snprintf(reason, reasonlen, "%s (token endpoint asked for a %ld s wait; %.0f s left)", msg, asked,
+                         end > p->last_poll ? end - p->last_poll : 0.0);
+                return RES_PROVIDER_LIMIT;
+            }
             break;
+        }
         case POLL_RETRY:
             snprintf(last_error, sizeof(last_error), "%s", reason);
             log_msg(c->log, LOG_INFO, "token: transient error, will retry: %s", reason);
             break;
         case POLL_FINAL:
+            if (fail == RES_PROVIDER_LIMIT)
+                p->limit_wait = retry_after;
             return fail;
         }
     }

@@ -12,6 +12,7 @@
 #define CIBA_SLOW_DOWN_STEP 5     /* RFC 8628 3.5, used by CIBA: add at least 5 s */
 #define CIBA_MAX_AUTH_REQ_ID 8192
 #define CIBA_MAX_TOKEN (48 * 1024)
+#define CIBA_MAX_INTERVAL 86400   /* longer intervals are cut to this */
 
 struct ciba_client {
     const struct transport *transport;
@@ -42,6 +43,9 @@ struct ciba_pending {
     double accepted_at; /* clock time of the bc-authorize answer */
     double last_poll;   /* clock time the last answer arrived */
     long bc_status;     /* HTTP status of the bc-authorize answer, 0 if none came; set on failure too */
+    /* RES_PROVIDER_LIMIT: seconds the provider asked us to wait (Retry-After or its new
+     * interval), or -1 when it did not say. Set on failure too. */
+    long limit_wait;
 };
 
 struct ciba_tokens {
@@ -73,6 +77,14 @@ result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pe
 enum poll_answer ciba_parse_token_response(const struct http_response *resp,
                                            struct ciba_tokens *tokens, result *fail,
                                            char *reason, size_t reasonlen);
+
+/* The new interval a slow_down (or 429) answer carries in its body (Auth0 sends one),
+ * 1..CIBA_MAX_INTERVAL, or -1 when there is none or it is unusable. */
+long ciba_parse_slow_down_interval(const struct http_response *resp);
+
+/* The text for the user when the provider limits requests (wait < 0: it did not say how
+ * long). Also the start of the decision log's reason. */
+void ciba_limit_message(long wait, char *out, size_t len);
 
 void ciba_pending_clear(struct ciba_pending *p);
 void ciba_tokens_clear(struct ciba_tokens *t);

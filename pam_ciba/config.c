@@ -118,6 +118,9 @@ static const struct key_spec keys[] = {
     STR("breakglass_dir", breakglass_dir),
     /* Operations (issue 14 item 3). */
     STR("metrics_file", metrics_file),
+    /* Authentication strength (issue 14 item 4). */
+    LIST("require_acr", require_acr),
+    LIST("require_amr", require_amr),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -769,6 +772,26 @@ static result finish_ops(struct config *cfg, struct errs *e)
     return RES_OK;
 }
 
+/* require_acr / require_amr (issue 14 item 4): values are compared exactly with the ID
+ * token's, so one with blanks or control characters is a typo that would never match. */
+static result finish_auth_strength(struct config *cfg, struct errs *e)
+{
+    static const char *const names[] = {"require_acr", "require_amr"};
+    char **lists[] = {cfg->require_acr, cfg->require_amr};
+
+    for (size_t l = 0; l < 2; l++) {
+        for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+            const char *v = lists[l][i];
+            bool ok = *v && strlen(v) <= 256;
+            for (const char *q = v; ok && *q; q++)
+                ok = (unsigned char)*q > 0x20 && *q != 0x7f;
+            if (!ok)
+                FAIL(names[l], "element %zu must be a non-empty value without blanks or control characters", i + 1);
+        }
+    }
+    return RES_OK;
+}
+
 #undef FAIL
 
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
@@ -850,6 +873,8 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
         r = finish_breakglass(cfg, &e);
     if (r == RES_OK)
         r = finish_ops(cfg, &e);
+    if (r == RES_OK)
+        r = finish_auth_strength(cfg, &e);
     if (r == RES_OK && e.count > 0)
         r = RES_CONFIG;
 out:

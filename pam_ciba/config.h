@@ -108,6 +108,9 @@ struct config {
     char *breakglass_dir;         /* NULL = BREAKGLASS_DEFAULT_DIR */
     /* Operations (issue 14 item 3). */
     char *metrics_file;           /* Prometheus textfile; NULL = off */
+    /* Authentication strength the ID token must show (issue 14 item 4). */
+    char **require_acr;           /* NULL-terminated; the token's acr must be one of them */
+    char **require_amr;           /* NULL-terminated; the token's amr must hold at least one */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through

@@ -29,6 +29,10 @@ struct sink {
     struct http_response *resp;
     size_t cap, max;
     int too_large;
+    /* Retry-After and Date of the final answer; they may arrive in any order, so the
+     * wait is worked out once the transfer is over. */
+    char retry_after[64];
+    time_t date;
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -103,10 +107,33 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* A header's value without leading and trailing white space (and CRLF), cut to fit. */
+static void header_value(const char *data, size_t n, size_t skip, char *out, size_t outlen)
+{
+    const char *v = data + skip, *end = data + n;
+    size_t l;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    l = (size_t)(end - v) < outlen - 1 ? (size_t)(end - v) : outlen - 1;
+    memcpy(out, v, l);
+    out[l] = '\0';
+}
+
 static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
 {
-    struct http_response *r = ((struct sink *)userp)->resp;
+    struct sink *sink = userp;
+    struct http_response *r = sink->resp;
     size_t n = size * nitems;
+
+    /* A new status line (after "100 Continue" or a proxy's CONNECT answer): only the
+     * final answer's headers count. */
+    if (n > 5 && strncmp(data, "HTTP/", 5) == 0) {
+        sink->retry_after[0] = '\0';
+        sink->date = 0;
+        r->max_age = -1;
+    }
 
     if (n > 14 && strncasecmp(data, "Cache-Control:", 14) == 0) {
         char buf[256] = {0};
@@ -123,17 +150,148 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userp)
                 r->max_age = v;
         }
     }
-    if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-        char buf[32] = {0};
-        size_t l = n - 12 < sizeof(buf) - 1 ? n - 12 : sizeof(buf) - 1;
-        char *end;
-        long v;
-        memcpy(buf, data + 12, l);
-        v = strtol(buf, &end, 10);
-        if (end != buf && v >= 0)
-            r->retry_after = v;
+    /* The first Retry-After counts. A longer value than fits is cut: a date then fails to
+     * parse, a number stays a number far above HTTP_RETRY_AFTER_MAX. */
+    if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0 && !sink->retry_after[0])
+        header_value(data, n, 12, sink->retry_after, sizeof(sink->retry_after));
+    if (n > 5 && strncasecmp(data, "Date:", 5) == 0) {
+        char buf[64];
+        header_value(data, n, 5, buf, sizeof(buf));
+        if (!http_parse_date(buf, &sink->date))
+            sink->date = 0;
     }
     return n;
+}
+
+static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+/* Fixed English names, never the locale's (strptime's %b would follow LC_TIME). */
+static int month_of(const char *m)
+{
+    for (int i = 0; i < 12; i++)
+        if (strcmp(m, month_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static bool all_alpha(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+            return false;
+    return true;
+}
+
+/* Exactly width digits (or 1..width when width_min is 1) at *p, moving past them. */
+static bool take_digits(const char **p, int width_min, int width, int *out)
+{
+    int v = 0, i = 0;
+    while (i < width && (*p)[i] >= '0' && (*p)[i] <= '9') {
+        v = v * 10 + ((*p)[i] - '0');
+        i++;
+    }
+    if (i < width_min)
+        return false;
+    *p += i;
+    *out = v;
+    return true;
+}
+
+static bool take(const char **p, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (strncmp(*p, lit, n) != 0)
+        return false;
+    *p += n;
+    return true;
+}
+
+static bool take_word(const char **p, char *out, size_t outlen)
+{
+    size_t i = 0;
+    while (((**p >= 'A' && **p <= 'Z') || (**p >= 'a' && **p <= 'z')) && i < outlen - 1)
+        out[i++] = *(*p)++;
+    out[i] = '\0';
+    return i > 0;
+}
+
+static bool take_time(const char **p, struct tm *tm)
+{
+    return take_digits(p, 2, 2, &tm->tm_hour) && take(p, ":") && take_digits(p, 2, 2, &tm->tm_min) &&
+           take(p, ":") && take_digits(p, 2, 2, &tm->tm_sec);
+}
+
+bool http_parse_date(const char *s, time_t *out)
+{
+    struct tm tm = {0}, want, back;
+    char wday[16], mon[8];
+    const char *p = s;
+    int year = 0;
+    bool ok;
+    time_t t;
+
+    if (!take_word(&p, wday, sizeof(wday)) || !all_alpha(wday, 3, 9))
+        return false;
+    if (take(&p, ", ")) {
+        int day;
+        if (strlen(wday) == 3) { /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+            ok = take_digits(&p, 2, 2, &day) && take(&p, " ") && take_word(&p, mon, sizeof(mon)) &&
+                 take(&p, " ") && take_digits(&p, 4, 4, &year) && take(&p, " ") && take_time(&p, &tm) &&
+                 take(&p, " GMT") && !*p;
+        } else { /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
+            ok = take_digits(&p, 2, 2, &day) && take(&p, "-") && take_word(&p, mon, sizeof(mon)) &&
+                 take(&p, "-") && take_digits(&p, 2, 2, &year) && take(&p, " ") && take_time(&p, &tm) &&
+                 take(&p, " GMT") && !*p;
+            year += year < 70 ? 2000 : 1900;
+        }
+        tm.tm_mday = day;
+    } else { /* asctime: Sun Nov  6 08:49:37 1994 */
+        ok = strlen(wday) == 3 && take(&p, " ") && take_word(&p, mon, sizeof(mon)) && take(&p, " ");
+        if (ok && *p == ' ')
+            p++;
+        ok = ok && take_digits(&p, 1, 2, &tm.tm_mday) && take(&p, " ") && take_time(&p, &tm) &&
+             take(&p, " ") && take_digits(&p, 4, 4, &year) && !*p;
+    }
+    if (!ok || (tm.tm_mon = month_of(mon)) < 0 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60 || year < 1970)
+        return false;
+    tm.tm_year = year - 1900;
+    want = tm;
+    t = timegm(&tm);
+    /* timegm rolls 31 Feb over into March (and normalises tm): a date that is not on the
+     * calendar is refused. */
+    if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != want.tm_mday || back.tm_mon != want.tm_mon ||
+        back.tm_year != want.tm_year)
+        return false;
+    *out = t;
+    return true;
+}
+
+long http_parse_retry_after(const char *value, time_t now)
+{
+    const char *p = value;
+    time_t when;
+    long v = 0;
+
+    if (!value || !*value)
+        return -1;
+    if (*p >= '0' && *p <= '9') {
+        /* delay-seconds: digits only; any size is read without overflow and capped. */
+        for (; *p >= '0' && *p <= '9'; p++)
+            v = v >= HTTP_RETRY_AFTER_MAX ? HTTP_RETRY_AFTER_MAX : v * 10 + (*p - '0');
+        if (*p)
+            return -1;
+        return v > HTTP_RETRY_AFTER_MAX ? HTTP_RETRY_AFTER_MAX : v;
+    }
+    if (!http_parse_date(value, &when))
+        return -1;
+    if (when <= now)
+        return 0;
+    return when - now > HTTP_RETRY_AFTER_MAX ? HTTP_RETRY_AFTER_MAX : (long)(when - now);
 }
 
 /* System trust: libcurl's default bundle file is parsed whole on every connection (about
@@ -413,7 +571,7 @@ static result perform(void *ctx, const char *url, const char *body, const char *
 {
     struct http_client *c = ctx;
     struct curl_slist *hdrs = NULL, *tmp;
-    struct sink sink = {resp, 0, c->opts.max_body, 0};
+    struct sink sink = {resp, 0, c->opts.max_body, 0, "", 0};
     char *auth_hdr = NULL;
     char *ctype = NULL;
     CURLcode rc;
@@ -509,6 +667,9 @@ static result perform(void *ctx, const char *url, const char *body, const char *
         }
     } else {
         curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+        /* An HTTP-date is counted from the provider's own Date when it sent one, so a
+         * skewed host clock does not stretch or shrink the wait. */
+        resp->retry_after = http_parse_retry_after(sink.retry_after, sink.date ? sink.date : time(NULL));
         if (curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
             snprintf(resp->content_type, sizeof(resp->content_type), "%s", ctype);
         if (!resp->body) {

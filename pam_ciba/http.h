@@ -3,17 +3,21 @@
 #define PAM_CIBA_HTTP_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include "config.h"
 #include "result.h"
 
 #define HTTP_MAX_BODY (64 * 1024)
+/* Longest wait a Retry-After may ask for; more is cut to this (a login's deadline is far
+ * shorter anyway, so such an answer ends the attempt). */
+#define HTTP_RETRY_AFTER_MAX 86400L
 
 struct http_response {
     long status;
     char *body;             /* NUL-terminated; may hold tokens, so http_response_clear wipes it */
     size_t len;
     char content_type[128];
-    long retry_after;       /* seconds from Retry-After, or -1 */
+    long retry_after;       /* seconds to wait from Retry-After (either form), or -1 */
     long max_age;           /* seconds from Cache-Control: max-age, or -1 */
 };
 
@@ -90,5 +94,14 @@ void http_client_free(struct http_client *c);
 struct transport http_client_transport(struct http_client *c);
 
 void http_response_clear(struct http_response *r);
+
+/* Pure: an HTTP-date (RFC 9110 5.6.7: IMF-fixdate, RFC 850 or asctime form, always GMT)
+ * to Unix time. False for anything else. */
+bool http_parse_date(const char *s, time_t *out);
+
+/* Pure: a Retry-After value (RFC 9110 10.2.3), delay-seconds or an HTTP-date, as seconds
+ * to wait counted from now (the answer's Date, or this host's clock), at most
+ * HTTP_RETRY_AFTER_MAX; a date in the past is 0. -1 for an unusable value. */
+long http_parse_retry_after(const char *value, time_t now);
 
 #endif

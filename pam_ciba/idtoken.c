@@ -137,6 +137,81 @@ static result check_claims(json_object *p, const struct idtoken_expect *e, char 
     return RES_OK;
 }
 
+static bool listed(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* The names a list holds, "a", "b", for a reason line (cut to fit). */
+static void list_text(const char *const *list, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; list[i] && used < len; i++) {
+        char safe[96];
+        int n;
+        log_escape(list[i], safe, sizeof(safe));
+        n = snprintf(out + used, len - used, "%s\"%s\"", i ? ", " : "", safe);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* require_acr / require_amr, after every other check passed: only a token that really
+ * came from the provider for this login can fail here, so its outcome says "the provider
+ * did not do the authentication we asked for", not "a bad token". Values are compared
+ * exactly (they are URIs or RFC 8176 names); a JSON string with a NUL in it never
+ * matches, because json_get_str refuses it. */
+static result check_strength(json_object *p, const struct idtoken_expect *e, char *reason, size_t len)
+{
+    char want[200], safe[96];
+
+    if (e->require_acr && e->require_acr[0]) {
+        const char *acr = json_get_str(p, "acr");
+        if (!acr || !listed(e->require_acr, acr)) {
+            list_text(e->require_acr, want, sizeof(want));
+            if (acr)
+                log_escape(acr, safe, sizeof(safe));
+            snprintf(reason, len, "id_token: acr %s%s%s is not one of require_acr (%s)", acr ? "\"" : "",
+                     acr ? safe : "missing (or not a plain string)", acr ? "\"" : "", want);
+            return RES_AUTH_STRENGTH;
+        }
+    }
+    if (e->require_amr && e->require_amr[0]) {
+        json_object *amr;
+        size_t n;
+        bool found = false;
+        list_text(e->require_amr, want, sizeof(want));
+        if (!json_object_object_get_ex(p, "amr", &amr)) {
+            snprintf(reason, len, "id_token: amr missing; require_amr asks for one of %s", want);
+            return RES_AUTH_STRENGTH;
+        }
+        if (!json_object_is_type(amr, json_type_array)) {
+            snprintf(reason, len, "id_token: amr is not an array of strings; require_amr asks for one of %s", want);
+            return RES_AUTH_STRENGTH;
+        }
+        n = json_object_array_length(amr);
+        for (size_t i = 0; i < n; i++) {
+            const char *m = json_str(json_object_array_get_idx(amr, i));
+            if (!m) {
+                snprintf(reason, len, "id_token: amr holds a non-string; require_amr asks for one of %s", want);
+                return RES_AUTH_STRENGTH;
+            }
+            if (listed(e->require_amr, m))
+                found = true;
+        }
+        if (!found) {
+            snprintf(reason, len, "id_token: amr has none of require_amr (%s)", want);
+            return RES_AUTH_STRENGTH;
+        }
+    }
+    return RES_OK;
+}
+
 result idtoken_verify(const char *jwt, const struct jws_verifier *verifier,
                       const struct idtoken_expect *expect, char *reason, size_t reasonlen)
 {
@@ -175,6 +250,8 @@ result idtoken_verify(const char *jwt, const struct jws_verifier *verifier,
         }
     }
     r = check_claims(payload, expect, reason, reasonlen);
+    if (r == RES_OK)
+        r = check_strength(payload, expect, reason, reasonlen);
 out:
     json_object_put(header);
     json_object_put(payload);

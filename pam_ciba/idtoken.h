@@ -20,6 +20,10 @@ struct idtoken_expect {
     /* Unix time just before the request was sent; iat earlier than this minus leeway
      * is refused (a token from before the request). 0: not checked. */
     time_t not_before;
+    /* Authentication strength (issue 14 item 4); NULL-terminated lists, NULL = no check.
+     * acr must equal one of require_acr; amr must hold at least one of require_amr. */
+    const char *const *require_acr;
+    const char *const *require_amr;
 };
 
 /* Verifies the JWS signature over header.payload. Supplied by the caller so key
@@ -34,7 +38,9 @@ struct jws_verifier {
 /* Check jwt against expect. With verifier NULL the signature is not checked: OIDC
  * Core 3.1.3.7 (6) allows that for a token received directly from the token endpoint
  * over verified TLS; "alg":"none" is refused either way. RES_OK only if every check
- * passes; otherwise RES_INVALID_TOKEN with the failed check in reason. */
+ * passes; otherwise RES_INVALID_TOKEN with the failed check in reason, or
+ * RES_AUTH_STRENGTH for a token that is valid in every other way but whose acr or amr
+ * does not meet require_acr / require_amr. */
 result idtoken_verify(const char *jwt, const struct jws_verifier *verifier,
                       const struct idtoken_expect *expect, char *reason, size_t reasonlen);
 

@@ -68,6 +68,9 @@ static int to_pam(result r, int failmode, const struct approval_report *rep)
      * another approval as its next "password attempt". */
     case RES_INTERRUPTED: return PAM_ABORT;
     case RES_IGNORE: return PAM_IGNORE;
+    /* "Do not try again" (Linux-PAM): sshd ends the connection's attempts on it. */
+    case RES_PROVIDER_LIMIT: return PAM_MAXTRIES;
+    case RES_AUTH_STRENGTH: return PAM_AUTH_ERR;
     case RES_BREAKGLASS: return PAM_SUCCESS;
     case RES_BREAKGLASS_WRONG:
     case RES_DENIED:

@@ -21,6 +21,8 @@ const char *result_name(result r)
     case RES_WRONG_CODE: return "wrong_code";
     case RES_BREAKGLASS: return "breakglass";
     case RES_BREAKGLASS_WRONG: return "breakglass_wrong";
+    case RES_PROVIDER_LIMIT: return "provider_limited";
+    case RES_AUTH_STRENGTH: return "auth_strength";
     }
     return "unknown";
 }

@@ -19,7 +19,10 @@ typedef enum {
     RES_IGNORE,         /* the policy does not apply to this login (PAM_IGNORE) */
     RES_WRONG_CODE,     /* confirm = "type": the typed code is not the one the phone shows */
     RES_BREAKGLASS,     /* a valid break-glass code, consumed now (PAM_SUCCESS) */
-    RES_BREAKGLASS_WRONG /* a wrong, used or revoked break-glass code */
+    RES_BREAKGLASS_WRONG, /* a wrong, used or revoked break-glass code */
+    /* Issue 12 item 3, issue 14 item 4. */
+    RES_PROVIDER_LIMIT, /* the provider limits requests (429, too_many_requests): wait, do not retry */
+    RES_AUTH_STRENGTH   /* approved, but the ID token's acr/amr is not what require_acr/require_amr ask */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */

@@ -181,7 +181,11 @@ static void test_start_errors(void **state)
     (void)state;
     start_fails(500, NULL, "oops", RES_UNAVAILABLE, "HTTP 500");
     start_fails(503, NULL, "", RES_UNAVAILABLE, "HTTP 503");
-    start_fails(429, NULL, "", RES_UNAVAILABLE, "HTTP 429");
+    start_fails(429, NULL, "", RES_PROVIDER_LIMIT, "limits requests for this user: try again later (bc-authorize: HTTP 429)");
+    start_fails(429, NULL, "{\"error\":\"too_many_requests\"}", RES_PROVIDER_LIMIT, "HTTP 429 too_many_requests");
+    start_fails(400, NULL, "{\"error\":\"too_many_requests\"}", RES_PROVIDER_LIMIT, "try again later");
+    start_fails(403, NULL, "{\"error\":\"too_many_attempts\"}", RES_PROVIDER_LIMIT, "too_many_attempts");
+    start_fails(400, NULL, "{\"error\":\"slow_down\"}", RES_PROVIDER_LIMIT, "slow_down");
     start_fails(400, NULL, "{\"error\":\"unknown_user_id\"}", RES_REJECTED, "unknown_user_id");
     start_fails(401, NULL, "{\"error\":\"invalid_client\"}", RES_REJECTED, "invalid_client");
     start_fails(400, NULL, "{\"error\":\"bad\\u001b[31m\"}", RES_REJECTED, "bad\\x1b[31m");
@@ -279,6 +283,139 @@ static void test_rate_limited_honours_retry_after(void **state)
     add(200, TOKENS);
     assert_int_equal(run(110, &t, reason), RES_OK);
     assert_true(sc.at[2] - sc.at[1] >= 30.0);
+    ciba_tokens_clear(&t);
+}
+
+/* A 429 on bc-authorize says how long to wait; the attempt ends with it, nothing retries. */
+static void test_start_limited_says_how_long(void **state)
+{
+    struct ciba_pending p;
+    char reason[256] = "";
+    (void)state;
+    sc.steps[sc.count++] = (struct step){RES_OK, 429, NULL, "{\"error\":\"too_many_requests\"}", 42};
+    assert_int_equal(start(&p, reason), RES_PROVIDER_LIMIT);
+    assert_int_equal(p.limit_wait, 42);
+    assert_non_null(strstr(reason, "the provider limits requests for this user: try again in 42 s"));
+    assert_int_equal(sc.next, 1);
+    assert_null(p.auth_req_id);
+}
+
+/* slow_down carrying a new interval (Auth0): every later poll waits at least that long,
+ * and at least the old interval + 5 s. */
+static void test_slow_down_with_interval(void **state)
+{
+    struct ciba_tokens t;
+    char reason[256] = "";
+    (void)state;
+    add(200, ACCEPT(",\"interval\":1"));
+    add(400, "{\"error\":\"slow_down\",\"interval\":9}");
+    add(400, PENDING);
+    add(400, PENDING);
+    add(400, "{\"error\":\"slow_down\",\"interval\":3}"); /* less than 9 + 5: 14 wins */
+    add(400, PENDING);
+    add(200, TOKENS);
+    assert_int_equal(run(110, &t, reason), RES_OK);
+    assert_true(sc.at[2] - sc.at[1] >= 9.0);
+    assert_true(sc.at[3] - sc.at[2] >= 9.0);
+    assert_true(sc.at[4] - sc.at[3] >= 9.0);
+    assert_true(sc.at[5] - sc.at[4] >= 14.0);
+    assert_true(sc.at[6] - sc.at[5] >= 14.0);
+    ciba_tokens_clear(&t);
+}
+
+/* Garbage and huge intervals in a slow_down body. */
+static void test_slow_down_interval_parse(void **state)
+{
+    struct http_response r = {400, NULL, 0, "application/json", -1, -1};
+    static const struct {
+        const char *body;
+        long want;
+    } table[] = {
+        {"{\"error\":\"slow_down\",\"interval\":10}", 10},
+        {"{\"error\":\"slow_down\",\"interval\":0}", -1},
+        {"{\"error\":\"slow_down\",\"interval\":-3}", -1},
+        {"{\"error\":\"slow_down\",\"interval\":\"10\"}", -1},
+        {"{\"error\":\"slow_down\",\"interval\":1.5}", -1},
+        {"{\"error\":\"slow_down\",\"interval\":99999999999999}", CIBA_MAX_INTERVAL},
+        {"{\"error\":\"slow_down\"}", -1},
+        {"not json", -1},
+        {"", -1},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        r.body = (char *)table[i].body;
+        r.len = strlen(table[i].body);
+        if (ciba_parse_slow_down_interval(&r) != table[i].want)
+            fail_msg("%s: got %ld", table[i].body, ciba_parse_slow_down_interval(&r));
+    }
+}
+
+/* A Retry-After that ends after the login's deadline ends the attempt at once. */
+static void test_retry_after_past_deadline_ends(void **state)
+{
+    struct ciba_tokens t;
+    struct ciba_client c = client(CLIENT_AUTH_SECRET_POST);
+    struct ciba_pending p;
+    char reason[256] = "";
+    (void)state;
+    add(200, ACCEPT(",\"interval\":1"));
+    add(400, PENDING);
+    sc.steps[sc.count++] = (struct step){RES_OK, 429, NULL, "", 200};
+    assert_int_equal(ciba_start(&c, &request, &p, reason, sizeof(reason)), RES_OK);
+    assert_int_equal(ciba_poll(&c, &p, 60, &t, reason, sizeof(reason)), RES_PROVIDER_LIMIT);
+    assert_int_equal(p.limit_wait, 200);
+    assert_non_null(strstr(reason, "try again in 200 s"));
+    assert_int_equal(sc.next, 3);
+    assert_true(sc.now < 5.0); /* it did not sit out the deadline */
+    assert_null(t.id_token);
+    ciba_pending_clear(&p);
+}
+
+/* The same for a slow_down whose new interval cannot fit before the request expires. */
+static void test_slow_down_interval_past_expiry_ends(void **state)
+{
+    struct ciba_tokens t;
+    char reason[256] = "";
+    (void)state;
+    add(200, ACCEPT(",\"interval\":1")); /* expires_in 120 */
+    add(400, "{\"error\":\"slow_down\",\"interval\":600}");
+    assert_int_equal(run(300, &t, reason), RES_PROVIDER_LIMIT);
+    assert_non_null(strstr(reason, "try again in 600 s"));
+    assert_true(sc.now < 5.0);
+}
+
+/* A short Retry-After that fits, where only the 5 s step overshoots the deadline: the wait
+ * runs out as for any slow_down (timeout), it is not the provider's limit. */
+static void test_short_retry_after_step_overshoots(void **state)
+{
+    struct ciba_tokens t;
+    char reason[256] = "";
+    (void)state;
+    add(200, ACCEPT(",\"interval\":1"));
+    sc.steps[sc.count++] = (struct step){RES_OK, 429, NULL, "", 2};
+    assert_int_equal(run(5, &t, reason), RES_TIMEOUT);
+    assert_int_equal(sc.next, 2);
+    assert_true(sc.now >= 5.0 && sc.now <= 5.1);
+}
+
+/* A per-user limit code from the token endpoint is final; a bare 429 is "poll slower". */
+static void test_token_limit_codes(void **state)
+{
+    struct ciba_tokens t;
+    char reason[256] = "";
+    (void)state;
+    add(200, ACCEPT(",\"interval\":1"));
+    add(400, PENDING);
+    sc.steps[sc.count++] = (struct step){RES_OK, 429, NULL, "{\"error\":\"too_many_requests\"}", 30};
+    assert_int_equal(run(110, &t, reason), RES_PROVIDER_LIMIT);
+    assert_non_null(strstr(reason, "try again in 30 s (token endpoint: HTTP 429 too_many_requests)"));
+    assert_int_equal(sc.next, 3);
+    memset(&sc, 0, sizeof(sc));
+    add(200, ACCEPT(",\"interval\":1"));
+    sc.steps[sc.count++] = (struct step){RES_OK, 429, "text/html", "<html>busy</html>", 0};
+    add(200, TOKENS);
+    assert_int_equal(run(110, &t, reason), RES_OK);
+    assert_true(sc.at[2] - sc.at[1] >= 6.0); /* 1 + 5 */
     ciba_tokens_clear(&t);
 }
 
@@ -423,6 +560,13 @@ int main(void)
         cmocka_unit_test_setup(test_pending_then_tokens, reset),
         cmocka_unit_test_setup(test_slow_down_adds_five, reset),
         cmocka_unit_test_setup(test_rate_limited_honours_retry_after, reset),
+        cmocka_unit_test_setup(test_start_limited_says_how_long, reset),
+        cmocka_unit_test_setup(test_slow_down_with_interval, reset),
+        cmocka_unit_test_setup(test_slow_down_interval_parse, reset),
+        cmocka_unit_test_setup(test_retry_after_past_deadline_ends, reset),
+        cmocka_unit_test_setup(test_slow_down_interval_past_expiry_ends, reset),
+        cmocka_unit_test_setup(test_token_limit_codes, reset),
+        cmocka_unit_test_setup(test_short_retry_after_step_overshoots, reset),
         cmocka_unit_test_setup(test_final_answers, reset),
         cmocka_unit_test_setup(test_transient_errors_keep_polling, reset),
         cmocka_unit_test_setup(test_expires, reset),

@@ -550,6 +550,32 @@ static void test_metrics_file_key(void **state)
     expect_error(BASE "metrics_file = 1;\n", "metrics_file: must be a string");
 }
 
+/* require_acr / require_amr (issue 14 item 4). */
+static void test_auth_strength_keys(void **state)
+{
+    struct config cfg;
+    char err[512] = "";
+    (void)state;
+    assert_int_equal(load(BASE "acr_values = \"http://schemas.openid.net/pape/policies/2007/06/multi-factor\";\n"
+                               "require_acr = [\"http://schemas.openid.net/pape/policies/2007/06/multi-factor\"];\n"
+                               "require_amr = [\"mfa\", \"hwk\"];\n",
+                          0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_string_equal(cfg.require_acr[0], "http://schemas.openid.net/pape/policies/2007/06/multi-factor");
+    assert_null(cfg.require_acr[1]);
+    assert_string_equal(cfg.require_amr[1], "hwk");
+    assert_null(cfg.require_amr[2]);
+    config_free(&cfg);
+    assert_int_equal(load(BASE, 0600, &cfg, err, sizeof(err)), RES_OK);
+    assert_null(cfg.require_acr);
+    assert_null(cfg.require_amr);
+    config_free(&cfg);
+    expect_error(BASE "require_acr = [];\n", "require_acr");
+    expect_error(BASE "require_acr = \"mfa\";\n", "require_acr");
+    expect_error(BASE "require_acr = [\"a b\"];\n", ":4: require_acr: element 1 must be a non-empty value");
+    expect_error(BASE "require_amr = [\"mfa\", \"\"];\n", "require_amr: element 2");
+    expect_error(BASE "require_amr = (\"mfa\", 1);\n", "require_amr: element 1 is not a string");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_binding_limits),
         cmocka_unit_test(test_ed25519_alg_names),
         cmocka_unit_test(test_metrics_file_key),
+        cmocka_unit_test(test_auth_strength_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -169,12 +169,58 @@ static void test_deadline(void **state)
     close(s);
 }
 
+/* Retry-After (RFC 9110 10.2.3): delay-seconds, the three HTTP-date forms, garbage, and
+ * values too big for a long. */
+static void test_retry_after(void **state)
+{
+    /* Sun, 06 Nov 1994 08:49:00 GMT */
+    const time_t now = 784111740;
+    time_t t;
+    (void)state;
+    assert_int_equal(http_parse_retry_after("120", now), 120);
+    assert_int_equal(http_parse_retry_after("0", now), 0);
+    assert_int_equal(http_parse_retry_after("007", now), 7);
+    assert_int_equal(http_parse_retry_after("86400", now), 86400);
+    assert_int_equal(http_parse_retry_after("86401", now), HTTP_RETRY_AFTER_MAX);
+    assert_int_equal(http_parse_retry_after("99999999999999999999999999999999", now), HTTP_RETRY_AFTER_MAX);
+    assert_int_equal(http_parse_retry_after("9223372036854775808", now), HTTP_RETRY_AFTER_MAX);
+    /* HTTP-date, all three forms: 37 s after now */
+    assert_int_equal(http_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), 37);
+    assert_int_equal(http_parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now), 37);
+    assert_int_equal(http_parse_retry_after("Sun Nov  6 08:49:37 1994", now), 37);
+    /* in the past: go ahead now */
+    assert_int_equal(http_parse_retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now), 0);
+    assert_int_equal(http_parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now), 0);
+    /* far future: capped */
+    assert_int_equal(http_parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), HTTP_RETRY_AFTER_MAX);
+    /* garbage */
+    static const char *const bad[] = {
+        "", "-5", "+5", " 5", "5 ", "5s", "1e3", "1.5", "0x10", "abc", "now", "5,6",
+        "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 06 Nov 1994 08:61:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT x",
+        "Sun, 06 Nov 1969 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT",
+        "Sun, 06 nov 1994 08:49:37 GMT", "Sun,06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 94 08:49:37 GMT",
+        "Sunday, 06-Nov-1994 08:49:37 GMT", "Sun Nov  6 08:49:37 1994 GMT", "Sun Nov 6 8:49:37 1994",
+        "Sun, 06 Nov 1994 08:49 GMT", "Sat, 31 Feb 2024 08:49:37 GMT", "Fri, 31 Dec 9999 23:59:60 GMT", "S\xc3\xbcn, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (http_parse_retry_after(bad[i], now) != -1)
+            fail_msg("\"%s\" gave %ld", bad[i], http_parse_retry_after(bad[i], now));
+    assert_int_equal(http_parse_retry_after(NULL, now), -1);
+    assert_true(http_parse_date("Thu, 01 Jan 1970 00:00:00 GMT", &t));
+    assert_int_equal(t, 0);
+    assert_true(http_parse_date("Tue, 29 Feb 2028 12:00:00 GMT", &t));
+    assert_int_equal(t, 1835438400);
+    assert_false(http_parse_date("Thu, 01 Jan 1970 00:00:00", &t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classification_table),
         cmocka_unit_test(test_refused_is_network_emfile_is_local),
         cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_retry_after),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

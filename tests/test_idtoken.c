@@ -14,7 +14,7 @@
 
 #define NOW 1700000000L
 
-static const struct idtoken_expect expect = {"https://t.example/", "cid", "alice", NOW, 0, NULL, 0};
+static const struct idtoken_expect expect = {"https://t.example/", "cid", "alice", NOW, 0, NULL, 0, NULL, NULL};
 
 static char *jwt(const char *header, const char *payload, const char *sig)
 {
@@ -94,7 +94,7 @@ static void test_claims(void **state)
 
 static void test_email_hint(void **state)
 {
-    struct idtoken_expect e = {"https://t.example/", "cid", "alice@example.com", NOW, 0, "alice@example.com", 0};
+    struct idtoken_expect e = {"https://t.example/", "cid", "alice@example.com", NOW, 0, "alice@example.com", 0, NULL, NULL};
     char reason[256];
     const char *cases[][2] = {
         {",\"email\":\"alice@example.com\",\"email_verified\":true", "ok"},
@@ -219,6 +219,93 @@ static void test_iat_before_request(void **state)
     free(t);
 }
 
+/* require_acr / require_amr (issue 14 item 4). */
+static result strength(const char *const *acr, const char *const *amr, const char *extra, char *reason)
+{
+    struct idtoken_expect e = expect;
+    char payload[512];
+    char *t;
+    result r;
+    e.require_acr = acr;
+    e.require_amr = amr;
+    snprintf(payload, sizeof(payload),
+             "{\"iss\":\"https://t.example/\",\"aud\":\"cid\",\"sub\":\"alice\",\"exp\":1700000300,"
+             "\"iat\":1699999990%s}", extra);
+    t = jwt(HDR, payload, "c2lnbmF0dXJl");
+    r = idtoken_verify(t, NULL, &e, reason, 256);
+    free(t);
+    return r;
+}
+
+#define MFA "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+
+static void test_require_acr(void **state)
+{
+    static const char *const acr[] = {MFA, "urn:example:phr", NULL};
+    static const char *const empty[] = {NULL};
+    char reason[256] = "";
+    (void)state;
+    assert_int_equal(strength(acr, NULL, ",\"acr\":\"" MFA "\"", reason), RES_OK);
+    assert_int_equal(strength(acr, NULL, ",\"acr\":\"urn:example:phr\"", reason), RES_OK);
+    /* another value */
+    assert_int_equal(strength(acr, NULL, ",\"acr\":\"urn:example:pwd\"", reason), RES_AUTH_STRENGTH);
+    assert_non_null(strstr(reason, "acr \"urn:example:pwd\" is not one of require_acr (\"" MFA "\""));
+    /* none */
+    assert_int_equal(strength(acr, NULL, "", reason), RES_AUTH_STRENGTH);
+    assert_non_null(strstr(reason, "acr missing"));
+    /* not a string, a prefix, a case change, a NUL trick, an array of the right one */
+    assert_int_equal(strength(acr, NULL, ",\"acr\":1", reason), RES_AUTH_STRENGTH);
+    assert_int_equal(strength(acr, NULL, ",\"acr\":\"urn:example:ph\"", reason), RES_AUTH_STRENGTH);
+    assert_int_equal(strength(acr, NULL, ",\"acr\":\"URN:example:phr\"", reason), RES_AUTH_STRENGTH);
+    assert_int_equal(strength(acr, NULL, ",\"acr\":\"urn:example:phr\\u0000x\"", reason), RES_AUTH_STRENGTH);
+    assert_int_equal(strength(acr, NULL, ",\"acr\":[\"urn:example:phr\"]", reason), RES_AUTH_STRENGTH);
+    /* no requirement: anything or nothing passes */
+    assert_int_equal(strength(NULL, NULL, ",\"acr\":\"whatever\"", reason), RES_OK);
+    assert_int_equal(strength(empty, NULL, "", reason), RES_OK);
+    /* a bad token is still invalid_token, never auth_strength */
+    {
+        struct idtoken_expect e = expect;
+        char *t = jwt(HDR, CLAIMS("https://t.example/", "\"cid\"", "bob", ",\"acr\":\"x\""), "c2lnbmF0dXJl");
+        e.require_acr = acr;
+        assert_int_equal(idtoken_verify(t, NULL, &e, reason, 256), RES_INVALID_TOKEN);
+        free(t);
+    }
+    /* a provider value with control characters is escaped in the reason */
+    assert_int_equal(strength(acr, NULL, ",\"acr\":\"a\\u001b[31m\"", reason), RES_AUTH_STRENGTH);
+    assert_null(strchr(reason, 0x1b));
+}
+
+static void test_require_amr(void **state)
+{
+    static const char *const amr[] = {"mfa", "hwk", NULL};
+    char reason[256] = "";
+    (void)state;
+    /* at least one of the listed values */
+    assert_int_equal(strength(NULL, amr, ",\"amr\":[\"pwd\",\"mfa\"]", reason), RES_OK);
+    assert_int_equal(strength(NULL, amr, ",\"amr\":[\"hwk\"]", reason), RES_OK);
+    /* other ones only */
+    assert_int_equal(strength(NULL, amr, ",\"amr\":[\"pwd\",\"otp\"]", reason), RES_AUTH_STRENGTH);
+    assert_non_null(strstr(reason, "amr has none of require_amr (\"mfa\", \"hwk\")"));
+    assert_int_equal(strength(NULL, amr, ",\"amr\":[]", reason), RES_AUTH_STRENGTH);
+    /* none */
+    assert_int_equal(strength(NULL, amr, "", reason), RES_AUTH_STRENGTH);
+    assert_non_null(strstr(reason, "amr missing"));
+    /* malformed: a plain string, a non-string element, a NUL trick */
+    assert_int_equal(strength(NULL, amr, ",\"amr\":\"mfa\"", reason), RES_AUTH_STRENGTH);
+    assert_non_null(strstr(reason, "not an array"));
+    assert_int_equal(strength(NULL, amr, ",\"amr\":[\"mfa\",1]", reason), RES_AUTH_STRENGTH);
+    assert_int_equal(strength(NULL, amr, ",\"amr\":[\"mfa\\u0000\"]", reason), RES_AUTH_STRENGTH);
+    assert_int_equal(strength(NULL, amr, ",\"amr\":[\"MFA\"]", reason), RES_AUTH_STRENGTH);
+    /* both required: both must hold */
+    {
+        static const char *const acr[] = {MFA, NULL};
+        assert_int_equal(strength(acr, amr, ",\"acr\":\"" MFA "\",\"amr\":[\"mfa\"]", reason), RES_OK);
+        assert_int_equal(strength(acr, amr, ",\"acr\":\"" MFA "\",\"amr\":[\"pwd\"]", reason),
+                         RES_AUTH_STRENGTH);
+        assert_int_equal(strength(acr, amr, ",\"acr\":\"x\",\"amr\":[\"mfa\"]", reason), RES_AUTH_STRENGTH);
+    }
+}
+
 static void test_base64url(void **state)
 {
     size_t n;
@@ -247,6 +334,8 @@ int main(void)
         cmocka_unit_test(test_embedded_nul),
         cmocka_unit_test(test_base64url),
         cmocka_unit_test(test_iat_before_request),
+        cmocka_unit_test(test_require_acr),
+        cmocka_unit_test(test_require_amr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

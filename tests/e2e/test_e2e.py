@@ -752,11 +752,53 @@ def t_check_tool_ctrl_c(env):
           "after %.2fs:\n%s" % (took, screen))
 
 
+LIMIT_SCREEN = "the provider limits requests for this user: try again in 42 s"
+
+
+def t_ssh_provider_limited(env):
+    """The provider limits requests for the user (bc-authorize: 429 too_many_requests,
+    Retry-After 42): the client sees the wait, gets no shell, and the refused request is
+    not retried by the module."""
+    env.install_service("sshd", "sshd.approval", env.write_conf(), keep_common_auth=False)
+    env.start_sshd("pam_ciba-approval-only.conf")
+    env.reset_provider(interval=1, bc_status=429, bc_error="too_many_requests", retry_after=42)
+    # sshd sends the module's message as the instruction of a last keyboard-interactive
+    # round; the ssh client prints instructions at LogLevel INFO (its default), not ERROR.
+    name = env.tmux.start(env.ssh_command(prompts=3).replace("LogLevel=ERROR", "LogLevel=INFO"))
+    code, screen = env.tmux.wait_exit(name, timeout=30)
+    n = len(env.provider.requests_to("/bc-authorize"))
+    SCREEN_LOG.append(("SSH client, provider limit (%d bc-authorize)" % n, screen))
+    check("REMOTE-RAN" not in screen and code == 255, "limited login got in (status %s):\n%s" % (code, screen))
+    check(LIMIT_SCREEN in screen, "the wait is not on the client's screen:\n" + screen)
+    check(n == 1, "sshd/ssh asked the provider %d times" % n)
+    check(not env.auth_requests(), "a request got through")
+
+
+def t_sudo_provider_limited(env):
+    """The same limit under sudo: the wait is on the terminal, nothing runs; sudo may try
+    again (PAM_MAXTRIES is a failed attempt to it), each try ends at the provider's refusal
+    without a push."""
+    env.stop_sshd()
+    sudo_setup(env)
+    env.reset_provider(interval=1, bc_status=429, bc_error="too_many_requests", retry_after=42)
+    name = env.tmux.start(env.as_user("sudo -k /usr/bin/touch %s/sudo-ran" % env.tmp))
+    code, screen = env.tmux.wait_exit(name, timeout=30)
+    n = len(env.provider.requests_to("/bc-authorize"))
+    SCREEN_LOG.append(("sudo terminal, provider limit (%d bc-authorize)" % n, screen))
+    check(code not in (0, None) and LIMIT_SCREEN in screen, "sudo did not show the wait (status %s):\n%s"
+          % (code, screen))
+    check(not (env.tmp / "sudo-ran").exists(), "the command ran")
+    check(1 <= n <= 3, "sudo asked the provider %d times" % n)
+    check(screen.count(LIMIT_SCREEN) == n, "%d attempts, %d wait messages" % (n, screen.count(LIMIT_SCREEN)))
+    check(not env.auth_requests(), "a request got through")
+
+
 TESTS = [
     t_ssh_approval_only_approve, t_ssh_enter_first_then_approve, t_ssh_deny, t_ssh_no_answer,
     t_ssh_publickey_then_approval, t_ssh_publickey_then_approval_deny, t_ssh_publickey_required_first,
     t_ssh_password_then_approval, t_ssh_wrong_password_no_request,
-    t_sudo_approve, t_sudo_forged_command, t_sudo_deny, t_sudo_ctrl_c,
+    t_ssh_provider_limited,
+    t_sudo_approve, t_sudo_forged_command, t_sudo_deny, t_sudo_ctrl_c, t_sudo_provider_limited,
     t_login_approve, t_login_deny,
     t_ssh_typed_code, t_ssh_typed_code_before_approval, t_ssh_typed_wrong_code, t_ssh_typed_enter_only,
     t_ssh_typed_code_denied, t_sudo_typed_code, t_sudo_typed_wrong_code,

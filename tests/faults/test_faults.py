@@ -272,8 +272,32 @@ fault_case("bc_authorize_502", "PAM_AUTHINFO_UNAVAIL", REQUEST_BOUND, check_fn=n
            bc=reply(502, "<html>bad gateway</html>", ctype="text/html"))
 fault_case("bc_authorize_503", "PAM_AUTHINFO_UNAVAIL", REQUEST_BOUND, check_fn=no_token_request,
            bc=reply(503, {"error": "temporarily_unavailable"}, headers=[("Retry-After", "30")]))
-fault_case("bc_authorize_429_retry_after", "PAM_AUTHINFO_UNAVAIL", REQUEST_BOUND, check_fn=no_token_request,
+# A 429 on bc-authorize is the provider's per-user limit (issue 12 item 3): the attempt ends
+# at once with PAM_MAXTRIES and the wait, never a retry, whatever the Retry-After holds.
+fault_case("bc_authorize_429_retry_after", "PAM_MAXTRIES", REQUEST_BOUND, check_fn=no_token_request,
            bc=reply(429, {"error": "too_many_requests"}, headers=[("Retry-After", "3600")]))
+def one_bc_no_poll(c, o):
+    no_token_request(c, o)
+    check(c.f.paths().count("/bc-authorize") == 1, "bc-authorize sent %d times" % c.f.paths().count("/bc-authorize"))
+    check("the provider limits requests for this user: try again " in o.stdout, "no wait message: %r" % o.stdout)
+
+
+for _name, _value in (("garbage", "soon"), ("negative", "-5"), ("huge", "9" * 40), ("empty", ""),
+                      ("bad_date", "Sun, 06 Nov 1994 08:49:37 CET"), ("past_date", "Sun, 06 Nov 1994 08:49:37 GMT"),
+                      ("long", "1" * 5000)):
+    fault_case("bc_authorize_429_retry_after_" + _name, "PAM_MAXTRIES", REQUEST_BOUND,
+               check_fn=one_bc_no_poll, bc=reply(429, {"error": "too_many_requests"}, headers=[("Retry-After", _value)]))
+# On the token endpoint a Retry-After no poll can wait out within max_wait ends the attempt
+# at once; garbage is ignored (the interval + 5 s rule still applies).
+fault_case("token_429_huge_retry_after", "PAM_MAXTRIES", REQUEST_BOUND, check_fn=one_poll,
+           bc=accept(), token=[reply(429, {"error": "slow_down"}, headers=[("Retry-After", "9" * 40)])])
+fault_case("token_slow_down_huge_interval", "PAM_MAXTRIES", REQUEST_BOUND, check_fn=one_poll,
+           bc=accept(), token=[reply(400, {"error": "slow_down", "interval": 10 ** 30})])
+fault_case("token_too_many_requests_final", "PAM_MAXTRIES", REQUEST_BOUND, check_fn=one_poll,
+           bc=accept(), token=[reply(400, {"error": "too_many_requests"}, headers=[("Retry-After", "5")])])
+fault_case("token_429_garbage_retry_after", "PAM_AUTH_ERR", WAIT_BOUND, check_fn=polled(1),
+           bc=accept(), token=[reply(429, {"error": "slow_down"}, headers=[("Retry-After", "x" * 100)]),
+                               PENDING])
 fault_case("bc_authorize_wrong_content_type", "PAM_AUTH_ERR", REQUEST_BOUND, check_fn=no_token_request,
            bc=dict(accept(), ctype="text/html"))
 fault_case("bc_authorize_no_content_type", "PAM_AUTH_ERR", REQUEST_BOUND, check_fn=no_token_request,
@@ -470,7 +494,7 @@ def failmode_safe_does_not_soften_429(c):
     c.f.set(bc=reply(429, {"error": "too_many_requests"}))
     safe_conf(c, **c.fault_conf())
     o = c.login(conf=False)
-    c.outcome(o, "PAM_AUTHINFO_UNAVAIL", REQUEST_BOUND)
+    c.outcome(o, "PAM_MAXTRIES", REQUEST_BOUND)
 
 
 @test

@@ -32,6 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_ASSERT(p.auth_req_id == NULL);
     }
+    /* A 429 is always the provider's limit, never an outage failmode = "safe" could soften. */
+    if (resp.status == 429)
+        FUZZ_ASSERT(r == RES_PROVIDER_LIMIT && strstr(reason, "try again"));
     ciba_pending_clear(&p);
     free(resp.body);
     return 0;

@@ -21,6 +21,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_response(data, size, &resp);
 
     a = ciba_parse_token_response(&resp, &t, &fail, reason, sizeof(reason));
+    {
+        /* slow_down's new interval: none, or a usable number of seconds. */
+        long iv = ciba_parse_slow_down_interval(&resp);
+        FUZZ_ASSERT(iv == -1 || (iv >= 1 && iv <= CIBA_MAX_INTERVAL));
+    }
+    if (resp.status == 429)
+        FUZZ_ASSERT(a == POLL_SLOW_DOWN || (a == POLL_FINAL && fail == RES_PROVIDER_LIMIT));
     if (a == POLL_TOKENS) {
         FUZZ_ASSERT(resp.status == 200);
         FUZZ_ASSERT(t.id_token && *t.id_token && strlen(t.id_token) <= CIBA_MAX_TOKEN);

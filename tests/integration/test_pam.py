@@ -601,6 +601,192 @@ def prompt_enter(c):
     c.no_violations()
 
 
+# ---------------------------------------------------------------- provider limits (issue 12 item 3)
+
+LIMIT_TEXT = "the provider limits requests for this user: try again in "
+
+
+def decision(o):
+    m = re.findall(r"decision user=.*", o.stderr)
+    check(m, "no decision line in stderr %r" % o.stderr[-600:])
+    return m[-1]
+
+
+def poll_gaps(req):
+    return [round(b - a, 3) for a, b in zip(req.polls, req.polls[1:])]
+
+
+@test
+def slow_down_new_interval_obeyed(c):
+    # Auth0's slow_down carries a new interval: 8 s from an interval of 1 s, more than the
+    # 1 + 5 the spec's minimum step gives. Every later poll waits at least 8 s, measured at
+    # the provider (which also answers an early poll with slow_down and records it).
+    c.p.scenario.update(slow_down_polls=1, slow_down_interval=8, pending_polls=1)
+    o = c.login(timeout=60)
+    approve_common(c, o)
+    req = c.only_auth_request()
+    check(req.answers == ["slow_down", "authorization_pending", "ok"], "answers %r" % req.answers)
+    gaps = poll_gaps(req)
+    check(all(g >= 8 - ciba_provider.POLL_TOLERANCE for g in gaps), "gaps after slow_down(8) %r" % gaps)
+    check(all(g < 8 + 3 for g in gaps), "the module waited far longer than asked: %r" % gaps)
+
+
+@test
+def token_429_retry_after_seconds(c):
+    # HTTP 429 with Retry-After: 7 on a poll: the next poll no earlier than 7 s later
+    # (the provider records a too-early one as a violation); 1 + 5 s would be the
+    # interval alone.
+    c.p.scenario.update(token_429_polls=1, retry_after=7)
+    o = c.login(timeout=60)
+    approve_common(c, o)
+    req = c.only_auth_request()
+    check(req.answers == ["slow_down", "ok"], "answers %r" % req.answers)
+    check(c.token_requests()[0]["status"] == 429, "first poll got %s" % c.token_requests()[0]["status"])
+    gaps = poll_gaps(req)
+    check(gaps[0] >= 7 - ciba_provider.POLL_TOLERANCE, "polled %.2fs after Retry-After: 7" % gaps[0])
+    check(gaps[0] < 7 + 3, "waited far longer than asked: %r" % gaps)
+
+
+@test
+def slow_down_retry_after_http_date(c):
+    # Retry-After as an HTTP-date (RFC 9110), counted from the answer's Date header.
+    c.p.scenario.update(slow_down_polls=1, slow_down_retry_after="date:9")
+    o = c.login(timeout=60)
+    approve_common(c, o)
+    req = c.only_auth_request()
+    gaps = poll_gaps(req)
+    check(gaps and gaps[0] >= 8 - ciba_provider.POLL_TOLERANCE,
+          "polled %r after an HTTP-date 9 s ahead (1 + 5 s would be the interval alone)" % gaps)
+    check(gaps[0] < 9 + 3, "waited far longer than asked: %r" % gaps)
+
+
+def expect_limited(c, o, wait=None, polls=None):
+    c.expect(o, "PAM_MAXTRIES")
+    check("the provider limits requests for this user: try again " in o.stdout,
+          "no wait message for the user on stdout %r" % o.stdout)
+    if wait is not None:
+        check(re.search(re.escape(LIMIT_TEXT) + wait + " s", o.stdout), "wait %r not in %r" % (wait, o.stdout))
+    d = decision(o)
+    check("outcome=provider_limited" in d and "pam=Have exhausted maximum number of retries" in d,
+          "decision %r" % d)
+    if polls is not None:
+        check(len(c.token_requests()) == polls, "%d token requests, want %d" % (len(c.token_requests()), polls))
+    c.no_violations()
+
+
+@test
+def retry_after_beyond_deadline_ends_at_once(c):
+    # A Retry-After longer than what is left of max_wait: no poll can come in time, so the
+    # attempt ends now (not after sitting out max_wait), and tells the user how long.
+    c.p.scenario.update(phone="none", token_429_polls=1, retry_after=600)
+    o = c.login(max_wait=20)
+    expect_limited(c, o, wait="600", polls=1)
+    check(o.elapsed < 8, "took %.1fs; it should end right after the 429" % o.elapsed)
+
+
+@test
+def slow_down_interval_beyond_deadline_ends_at_once(c):
+    c.p.scenario.update(phone="none", slow_down_polls=1, slow_down_interval=300)
+    o = c.login(max_wait=20)
+    expect_limited(c, o, wait="300", polls=1)
+    check(o.elapsed < 8, "took %.1fs" % o.elapsed)
+
+
+@test
+def bc_authorize_429_user_limit(c):
+    # Auth0's per-user limit on bc-authorize: 429 too_many_requests with Retry-After. One
+    # request, no polling, no retry, and the user learns how long to wait.
+    c.p.scenario.update(bc_status=429, bc_error="too_many_requests", retry_after=42)
+    o = c.login()
+    expect_limited(c, o, wait="42", polls=0)
+    check(len(c.bc_requests()) == 1, "bc-authorize sent %d times" % len(c.bc_requests()))
+    check("too_many_requests" in decision(o), "decision %r" % decision(o))
+
+
+@test
+def bc_authorize_429_http_date(c):
+    c.p.scenario.update(bc_status=429, retry_after="date:120")
+    o = c.login()
+    expect_limited(c, o, polls=0)
+    m = re.search(re.escape(LIMIT_TEXT) + r"(\d+) s", o.stdout)
+    check(m and 118 <= int(m.group(1)) <= 120, "wait %r" % (m and m.group(1)))
+
+
+@test
+def bc_authorize_429_failmode_safe_not_softened(c):
+    # A 429 is an answer, not an outage: failmode = "safe" never lets it through.
+    c.p.scenario.update(bc_status=429)
+    o = c.login(failmode="safe")
+    expect_limited(c, o, polls=0)
+    check("try again later" in o.stdout, "no Retry-After, yet a wait was promised: %r" % o.stdout)
+
+
+@test
+def provider_user_limit_sequence(c):
+    # The provider allows 2 requests per user a minute (Auth0: 5). Logins 1 and 2 are
+    # approved; login 3 reaches the provider once, is refused, and ends with the wait.
+    c.p.scenario.update(user_limit=2)
+    for i in range(2):
+        o = c.login(conf=(i == 0))
+        c.expect(o, "PAM_SUCCESS")
+    o = c.login(conf=False)
+    expect_limited(c, o)
+    m = re.search(re.escape(LIMIT_TEXT) + r"(\d+) s", o.stdout)
+    check(m and 1 <= int(m.group(1)) <= 61, "wait %r" % o.stdout)
+    check(len(c.bc_requests()) == 3, "bc-authorize sent %d times for 3 logins" % len(c.bc_requests()))
+    check(len(c.p.auth_requests) == 2, "the limited login got a request through")
+
+
+# ---------------------------------------------------------------- authentication strength (issue 14 item 4)
+
+MFA_ACR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+
+
+def strength_case(c, claim, value, want, **conf):
+    c.p.reset()
+    c.p.scenario.update({claim: value})
+    o = c.login(**conf)
+    c.expect(o, want)
+    d = decision(o)
+    if want == "PAM_SUCCESS":
+        check("outcome=approved" in d, "decision %r" % d)
+    else:
+        check("outcome=auth_strength" in d and claim in d, "decision %r" % d)
+        check(c.only_auth_request().redeemed, "the provider never issued the token being judged")
+    return o
+
+
+@test
+def require_acr(c):
+    conf = dict(acr_values=MFA_ACR, require_acr=[MFA_ACR, "urn:example:phr"])
+    strength_case(c, "acr", MFA_ACR, "PAM_SUCCESS", **conf)
+    check(c.bc_requests()[0]["form"].get("acr_values") == MFA_ACR, "acr_values not sent as configured")
+    strength_case(c, "acr", "urn:example:phr", "PAM_SUCCESS", **conf)
+    strength_case(c, "acr", "urn:example:password", "PAM_AUTH_ERR", **conf)
+    strength_case(c, "acr", None, "PAM_AUTH_ERR", **conf)
+    strength_case(c, "acr", [MFA_ACR], "PAM_AUTH_ERR", **conf)
+
+
+@test
+def require_amr(c):
+    conf = dict(require_amr=["mfa", "hwk"])
+    strength_case(c, "amr", ["pwd", "mfa"], "PAM_SUCCESS", **conf)
+    strength_case(c, "amr", ["hwk"], "PAM_SUCCESS", **conf)
+    strength_case(c, "amr", ["pwd", "otp"], "PAM_AUTH_ERR", **conf)
+    strength_case(c, "amr", None, "PAM_AUTH_ERR", **conf)
+    strength_case(c, "amr", "mfa", "PAM_AUTH_ERR", **conf)
+
+
+@test
+def acr_amr_not_required(c):
+    # Without require_*, whatever the provider says about acr/amr does not matter.
+    for acr, amr in ((None, None), ("urn:example:password", ["pwd"])):
+        c.p.reset()
+        c.p.scenario.update(acr=acr, amr=amr)
+        o = c.login()
+        c.expect(o, "PAM_SUCCESS")
+
+
 # ---------------------------------------------------------------- refusals
 
 @test

@@ -696,6 +696,18 @@ def acr_values_forwarded(c):
 
 
 @test
+def require_acr_met_and_not_met(c):
+    # node-oidc-provider puts the requested acr into the ID token: require_acr accepts it,
+    # and refuses an approval whose acr is not the required one (auth_strength).
+    o, log, seen = approve(c, acr_values=ACR, require_acr=[ACR])
+    o = c.login(acr_values=ACR, require_acr=["urn:pam-ciba:acr:other"])
+    log = c.log()
+    c.expect(o, "PAM_AUTH_ERR")
+    check(c.issued(log) and c.issued(log)[-1]["id_token"].get("acr") == ACR, "no token with acr %s issued" % ACR)
+    check("outcome=auth_strength" in o.stderr, "decision lacks auth_strength: %r" % o.stderr[-400:])
+
+
+@test
 def user_code_from_prompt(c):
     o, log, seen = approve(c, client="ucode", user_code=True, stdin=(USER_CODE + "\n").encode())
     check(seen["user_code_present"], "user_code not sent")

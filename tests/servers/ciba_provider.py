@@ -70,10 +70,36 @@ def default_scenario():
         "bc_error": None,         # ... with this error code (400 if bc_status is None)
         "token_error_once": None,  # int status (e.g. 500) or error string, once per auth_req_id
         "users": None,            # None: every sub exists; else a list of known subs
-        "retry_after": None,      # int: send Retry-After with every 429 answer
+        "retry_after": None,      # Retry-After with every 429 answer: int seconds, or "date:N" (HTTP-date N s ahead)
+        # Provider limits (issue 12 item 3), Auth0's behaviour:
+        "slow_down_interval": None,     # int: slow_down answers carry this new "interval" (and it is enforced)
+        "slow_down_retry_after": None,  # Retry-After on slow_down answers: int, or "date:N"
+        "token_429_polls": 0,     # answer HTTP 429 this often first (Retry-After from retry_after; enforced)
+        "token_429_error": "slow_down",  # the error code of those 429 answers
+        "user_limit": None,       # int: at most this many bc-authorize per sub per user_limit_window,
+        "user_limit_window": 60,  # ... then 429 too_many_requests with Retry-After until one frees up
+        # ID token authentication strength (issue 14 item 4): None leaves the claim out.
+        "acr": None,              # string
+        "amr": None,              # list of strings (or anything, to test malformed values)
         "doc_max_age": 300,       # Cache-Control max-age of discovery and JWKS (None: no-store)
         "discovery_override": None,  # dict merged into the discovery document
     }
+
+
+def retry_after_value(v, now=None):
+    """A Retry-After header value: int seconds as is, "date:N" as an HTTP-date N s ahead."""
+    if isinstance(v, str) and v.startswith("date:"):
+        import email.utils
+        base = int(now if now is not None else time.time())
+        return email.utils.formatdate(base + int(v[5:]), usegmt=True)
+    return str(v)
+
+
+def retry_after_seconds(v):
+    """How long a client must wait for retry_after_value(v) (a date loses up to 1 s to rounding)."""
+    if isinstance(v, str) and v.startswith("date:"):
+        return int(v[5:]) - 1
+    return int(v)
 
 
 def b64url(data):
@@ -134,6 +160,8 @@ class AuthRequest:
         self.answers = []         # what each poll got ("slow_down", "ok", ...)
         self.violations = []      # (gap, interval) for each too-early poll
         self.timer = None
+        self.not_before = None    # monotonic time a Retry-After asked the client to wait for
+        self.limit_429_left = scenario["token_429_polls"]
 
     def as_dict(self):
         return {
@@ -248,9 +276,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if isinstance(payload, dict) and "error" in payload:
                 entry["error"] = payload["error"]
         extra = {}
+        if isinstance(payload, dict) and "_headers" in payload:
+            extra.update(payload.pop("_headers"))
         retry_after = self.provider.scenario.get("retry_after")
-        if status == 429 and retry_after is not None:
-            extra["Retry-After"] = str(retry_after)
+        if status == 429 and retry_after is not None and "Retry-After" not in extra:
+            extra["Retry-After"] = retry_after_value(retry_after)
         if status == 401 and self.headers.get("Authorization", "").lower().startswith("basic "):
             extra["WWW-Authenticate"] = 'Basic realm="ciba-test-provider"'
         cache = "no-store"
@@ -670,6 +700,21 @@ class Provider:
                               "authorization_details must be an array of objects with a type")
         if sc["users"] is not None and sub not in sc["users"]:
             return _error(400, "unknown_user_id", "no such user")
+        if sc["user_limit"] is not None:
+            # Auth0-like per-user limit: requests that got through in the window count.
+            now = time.monotonic()
+            with self.lock:
+                recent = [r.created for r in self.auth_requests.values()
+                          if r.sub == sub and now - r.created < sc["user_limit_window"]]
+                limited = len(recent) >= sc["user_limit"]
+                if limited:
+                    self.events.append(("user_limited", sub, now))
+            if limited:
+                wait = int(min(recent) + sc["user_limit_window"] - now) + 1
+                status, payload = _error(429, "too_many_requests",
+                                         "too many requests for this user, try again in %d s" % wait)
+                payload["_headers"] = {"Retry-After": str(wait)}
+                return status, payload
         expires_in = sc["expires_in"] if sc["expires_in"] is not None else (expiry or 300)
         rid = secrets.token_urlsafe(24)
         req = AuthRequest(rid, client_id, sub, form, sc["interval"], expires_in, sc)
@@ -714,13 +759,16 @@ class Provider:
         """Decides the answer to one token request; called with the lock held."""
         if req.polls:
             gap = now - req.polls[-1]
-            if gap + POLL_TOLERANCE < req.interval:
+            early = req.not_before is not None and now + POLL_TOLERANCE < req.not_before
+            if gap + POLL_TOLERANCE < req.interval or early:
                 req.polls.append(now)
-                req.violations.append((round(gap, 3), req.interval))
+                req.violations.append((round(gap, 3), req.interval if not early else
+                                       "Retry-After %.3f" % (req.not_before - req.polls[-2])))
                 req.interval += 5
                 return _error(400, "slow_down", "polled after %.3f s, interval is %d s"
                               % (gap, req.interval - 5))
         req.polls.append(now)
+        req.not_before = None
         if req.redeemed:
             return _error(400, "invalid_grant", "auth_req_id already used")
         if now >= req.expires_at:
@@ -731,10 +779,26 @@ class Provider:
                 return _error(err, "server_error" if err >= 500 else "invalid_request",
                               "forced once by scenario")
             return _error(400, str(err), "forced once by scenario")
+        sc = self.scenario
+        if req.limit_429_left > 0:
+            req.limit_429_left -= 1
+            req.interval += 5
+            status, payload = _error(429, sc["token_429_error"], "forced by scenario")
+            if sc["retry_after"] is not None:
+                payload["_headers"] = {"Retry-After": retry_after_value(sc["retry_after"])}
+                req.not_before = now + retry_after_seconds(sc["retry_after"])
+            return status, payload
         if req.slow_down_left > 0:
             req.slow_down_left -= 1
             req.interval += 5
-            return _error(400, "slow_down", "forced by scenario")
+            status, payload = _error(400, "slow_down", "forced by scenario")
+            if sc["slow_down_interval"] is not None:
+                payload["interval"] = sc["slow_down_interval"]
+                req.interval = max(req.interval - 5, sc["slow_down_interval"])
+            if sc["slow_down_retry_after"] is not None:
+                payload["_headers"] = {"Retry-After": retry_after_value(sc["slow_down_retry_after"])}
+                req.not_before = now + retry_after_seconds(sc["slow_down_retry_after"])
+            return status, payload
         if req.pending_left > 0:
             req.pending_left -= 1
             return _error(400, "authorization_pending", "waiting for the user")
@@ -763,6 +827,9 @@ class Provider:
         }
         header = {"alg": "RS256", "typ": "JWT", "kid": self.key.kid}
         key = self.key
+        for claim in ("acr", "amr"):
+            if self.scenario.get(claim) is not None:
+                claims[claim] = self.scenario[claim]
         if mode == "missing":
             return None
         if mode == "garbage":
