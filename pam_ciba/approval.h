@@ -22,7 +22,20 @@ struct approval_user {
     const char *command; /* %C: what is being authorised (command.h), or NULL */
     const char *target;  /* %U: whom sudo runs it as, or NULL */
     const char *command_full; /* %F: the whole command, or NULL */
+    /* Two-person approval (issue 13): n_approvers > 0 also needs one of these to approve. */
+    const struct approver *approvers;
+    size_t n_approvers;
 };
+
+/* One approver for two-person approval. */
+struct approver {
+    const char *name;    /* for the log: the user name, or "sub:SUBJECT" as configured */
+    const char *user;    /* the approver's user name (%u in subject), or NULL for a literal subject */
+    const char *subject; /* a subject template expanded with %u = user, or the literal subject */
+};
+
+/* At most this many approvers' requests per login. */
+#define APPROVERS_MAX 16
 
 enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
 
@@ -55,6 +68,9 @@ struct approval_report {
     /* The provider (discovery, JWKS or bc-authorize) could not be reached, or answered
      * 5xx, before it accepted any request: the only failure failmode = "safe" may soften. */
     bool unreachable;
+    /* Two-person approval: who approved besides the user ("" if nobody), requests sent. */
+    char approver[128];
+    int requests_sent;
 };
 
 /* Whether the binding message goes into a prompt (true) or an info message (false). */

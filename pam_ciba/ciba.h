@@ -42,6 +42,8 @@ struct ciba_pending {
     double accepted_at; /* clock time of the bc-authorize answer */
     double last_poll;   /* clock time the last answer arrived */
     long bc_status;     /* HTTP status of the bc-authorize answer, 0 if none came; set on failure too */
+    double wait_extra;  /* Retry-After beyond the interval, for the next poll only */
+    char last_error[160]; /* the last transient error, for the reason on expiry or timeout */
 };
 
 struct ciba_tokens {
@@ -66,6 +68,14 @@ result ciba_start(const struct ciba_client *c, const struct ciba_request *req,
  * Never polls faster than the interval. RES_OK fills *tokens (still unverified). */
 result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double deadline,
                  struct ciba_tokens *tokens, char *reason, size_t reasonlen);
+
+/* Poll several pending requests in one loop with one deadline (two-person approval):
+ * each at its own interval, skipping those with active[i] false. Returns as soon as one
+ * request ends, with *which set to it: RES_OK (tokens for it, still unverified), its
+ * final failure (RES_DENIED, RES_EXPIRED, ...), or RES_TIMEOUT when the deadline comes
+ * first. RES_INTERRUPTED (a Ctrl-C) and a call with nothing active set *which to -1. */
+result ciba_poll_any(const struct ciba_client *c, struct ciba_pending *p, const bool *active, size_t n,
+                     double deadline, int *which, struct ciba_tokens *tokens, char *reason, size_t reasonlen);
 
 /* Pure parsers of provider answers, for the loop, the unit tests and the fuzzers. */
 result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pending *out,

@@ -6,6 +6,7 @@
 #include "policy.h"
 #include "safe_file.h"
 #include "template.h"
+#include "text.h"
 #include "wipe.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { KEY_STRING, KEY_INT, KEY_ENUM, KEY_BOOL, KEY_LIST };
+enum key_type { KEY_STRING, KEY_INT, KEY_ENUM, KEY_BOOL, KEY_LIST, KEY_RULES };
 
 struct key_spec {
     const char *name;
@@ -103,6 +104,12 @@ static const struct key_spec keys[] = {
     ENUM("tls_min_version", tls_min_version, tls_min_names),
     STR("pinned_public_key", pinned_public_key),
     ENUM("failmode", failmode, failmode_names),
+    /* sudo command policy and two-person approval (issue 13). */
+    {"command_rules", KEY_RULES, offsetof(struct config, command_rules), 0, 0, NULL},
+    LIST("two_person_groups", two_person_groups),
+    LIST("two_person_services", two_person_services),
+    LIST("approvers", approvers),
+    STR("approver_binding_message", approver_binding_message),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -185,6 +192,7 @@ void config_free(struct config *cfg)
             free_list(*(char ***)((char *)cfg + keys[i].offset));
         }
     }
+    command_rules_free(cfg->command_rules, cfg->n_command_rules);
     config_defaults(cfg);
 }
 
@@ -260,6 +268,98 @@ static void note(struct errs *e, const char *key, int line, const char *fmt, ...
 
 /* A check on a key after every key was read: the line is where the key is, or 0. */
 #define FAIL(key, ...) note(e, key, line_of(e, key), __VA_ARGS__)
+
+/* A string or a list of strings in a rule, each a valid pattern; NULL-terminated copy. */
+static result rule_patterns(config_setting_t *s, const char *field, bool is_command, char ***out, struct errs *e)
+{
+    int type = config_setting_type(s), n = type == CONFIG_TYPE_STRING ? 1 : config_setting_length(s);
+    int line = (int)config_setting_source_line(s);
+    char why[160];
+
+    if ((type != CONFIG_TYPE_STRING && type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) || n < 1 || n > 64) {
+        note(e, "command_rules", line, "%s must be a string or a non-empty list of strings", field);
+        return RES_CONFIG;
+    }
+    if (!(*out = calloc((size_t)n + 1, sizeof(char *))))
+        return RES_INTERNAL;
+    for (int i = 0; i < n; i++) {
+        const char *v = type == CONFIG_TYPE_STRING ? config_setting_get_string(s) : config_setting_get_string_elem(s, i);
+        if (!v || !command_pattern_valid(v, is_command, why, sizeof(why))) {
+            note(e, "command_rules", line, "%s: %s", field, v ? why : "must be a string");
+            return RES_CONFIG;
+        }
+        if (!((*out)[i] = strdup(v)))
+            return RES_INTERNAL;
+    }
+    return RES_OK;
+}
+
+/* command_rules = ( { command = "apt*"; args = "..."; target = "root"; action = "never_reuse"; }, ... ) */
+static result set_command_rules(struct config *cfg, config_setting_t *s, struct errs *e)
+{
+    int n = config_setting_length(s), line = (int)config_setting_source_line(s);
+    result r = RES_OK;
+
+    if (config_setting_type(s) != CONFIG_TYPE_LIST || n < 1 || n > COMMAND_RULES_MAX) {
+        note(e, "command_rules", line, "must be a list of 1 to %d groups: ( { command = \"...\"; action = \"...\"; } )",
+             COMMAND_RULES_MAX);
+        return RES_CONFIG;
+    }
+    command_rules_free(cfg->command_rules, cfg->n_command_rules);
+    cfg->n_command_rules = 0;
+    if (!(cfg->command_rules = calloc((size_t)n, sizeof(struct command_rule))))
+        return RES_INTERNAL;
+    cfg->n_command_rules = (size_t)n;
+    for (int i = 0; i < n && r != RES_INTERNAL; i++) {
+        config_setting_t *g = config_setting_get_elem(s, (unsigned)i), *f;
+        struct command_rule *rule = &cfg->command_rules[i];
+        const char *action = NULL;
+        result fr;
+
+        line = (int)config_setting_source_line(g);
+        rule->line = line;
+        rule->action = -1;
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+            note(e, "command_rules", line, "rule %d must be a group { ... }", i + 1);
+            r = RES_CONFIG;
+            continue;
+        }
+        for (int k = 0; k < config_setting_length(g); k++) {
+            const char *name = config_setting_name(config_setting_get_elem(g, (unsigned)k));
+            if (!name || (strcmp(name, "command") && strcmp(name, "args") && strcmp(name, "target") &&
+                          strcmp(name, "action"))) {
+                note(e, "command_rules", line, "rule %d: unknown field \"%.64s\" (command, args, target, action)", i + 1,
+                     name ? name : "?");
+                r = RES_CONFIG;
+            }
+        }
+        if (!(f = config_setting_get_member(g, "command"))) {
+            note(e, "command_rules", line, "rule %d: command is required (\"*\" matches every command)", i + 1);
+            r = RES_CONFIG;
+        } else if ((fr = rule_patterns(f, "command", true, &rule->commands, e)) != RES_OK) {
+            r = fr;
+        }
+        if ((f = config_setting_get_member(g, "target")) && (fr = rule_patterns(f, "target", false, &rule->targets, e)) != RES_OK)
+            r = fr;
+        if ((f = config_setting_get_member(g, "args"))) {
+            const char *v = config_setting_get_string(f);
+            char why[160];
+            if (!v || !command_pattern_valid(v, false, why, sizeof(why))) {
+                note(e, "command_rules", line, "rule %d: args: %s", i + 1, v ? why : "must be a string");
+                r = RES_CONFIG;
+            } else if (!(rule->args = strdup(v))) {
+                r = RES_INTERNAL;
+            }
+        }
+        if ((f = config_setting_get_member(g, "action")))
+            action = config_setting_get_string(f);
+        if ((rule->action = command_action_parse(action)) < 0) {
+            note(e, "command_rules", line, "rule %d: action must be \"approve\", \"never_reuse\" or \"two_person\"", i + 1);
+            r = RES_CONFIG;
+        }
+    }
+    return r;
+}
 
 static result set_key(struct config *cfg, const struct key_spec *k, config_setting_t *s, struct errs *e)
 {
@@ -338,6 +438,8 @@ static result set_key(struct config *cfg, const struct key_spec *k, config_setti
         }
         return RES_OK;
     }
+    case KEY_RULES:
+        return set_command_rules(cfg, s, e);
     }
     return RES_INTERNAL;
 }
@@ -610,6 +712,42 @@ static char *pin_of_key(const char *data, size_t len)
     return out;
 }
 
+/* Checks for two-person approval (issue 13): who approves, and what needs it. */
+static result finish_two_person(struct config *cfg, struct errs *e)
+{
+    bool needed = cfg->two_person_groups || cfg->two_person_services;
+    char detail[256];
+
+    for (size_t i = 0; i < cfg->n_command_rules; i++)
+        needed = needed || cfg->command_rules[i].action == CMD_TWO_PERSON;
+    for (size_t i = 0; cfg->approvers && cfg->approvers[i]; i++) {
+        const char *a = cfg->approvers[i];
+        bool is_sub = strncmp(a, APPROVER_SUBJECT_PREFIX, strlen(APPROVER_SUBJECT_PREFIX)) == 0;
+        const char *v = is_sub ? a + strlen(APPROVER_SUBJECT_PREFIX) : a;
+        bool ok = *v && strlen(v) <= 256 && text_is_clean(v);
+        for (const char *q = v; ok && !is_sub && *q; q++)
+            ok = (unsigned char)*q > 0x20 && *q != ':';
+        if (!ok)
+            FAIL("approvers", "element %zu must be a user name, or \"sub:\" and a subject, without control characters",
+                 i + 1);
+    }
+    for (size_t l = 0; l < 2; l++) {
+        char **list = l ? cfg->two_person_services : cfg->two_person_groups;
+        for (size_t i = 0; list && list[i]; i++)
+            if (!*list[i] || strpbrk(list[i], " \t:,") || !text_is_clean(list[i]))
+                FAIL(l ? "two_person_services" : "two_person_groups", "element %zu is not a name", i + 1);
+    }
+    if (needed && !cfg->approvers)
+        FAIL("approvers", "two-person approval is configured (two_person_groups, two_person_services or a "
+             "two_person command rule) but no approvers are");
+    if (!cfg->approver_binding_message &&
+        !(cfg->approver_binding_message = strdup(APPROVER_BINDING_MESSAGE_DEFAULT)))
+        return RES_INTERNAL;
+    if (template_check(cfg->approver_binding_message, detail, sizeof(detail)) != RES_OK)
+        FAIL("approver_binding_message", "%s", detail);
+    return RES_OK;
+}
+
 /* Checks for the policy, mapping, reuse, message and network keys. */
 static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_uid)
 {
@@ -687,7 +825,7 @@ static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_ui
             free(key);
         }
     }
-    return RES_OK;
+    return finish_two_person(cfg, e);
 }
 
 #undef FAIL

@@ -3,6 +3,7 @@
 #define PAM_CIBA_GATE_H
 #include "approval.h"
 #include "caller.h"
+#include "command_policy.h"
 #include "policy.h"
 #include "reuse.h"
 #include "subject_map.h"
@@ -15,9 +16,15 @@ struct gate_env {
     const char *command;            /* the exact command, for reuse_scope "command"; NULL or
                                      * "": not known for sure, so no reuse in that scope */
     double (*now)(void);            /* reuse clock; NULL: reuse_now */
+    /* sudo command policy and two-person approval (issue 13). */
+    const struct command_facts *cmd; /* the sudo command for command_rules; NULL: not sudo */
+    bool no_command;                 /* sudo -v, or sudo -l without a command: never ask */
 };
 
-/* Decide whether the login needs an approval (RES_IGNORE if not), map the user to a
+/* Decide whether the login needs an approval (RES_IGNORE if not; RES_NO_COMMAND for sudo
+ * -v or -l without a command, which never sends a request), pick the command rule's
+ * action (never_reuse and two_person skip reuse; two_person, two_person_groups and
+ * two_person_services add the approvers), map the user to a
  * subject (unmapped: RES_USER_UNKNOWN or RES_IGNORE), reuse a recent approval of the same
  * caller for the same user, service, tty and session (and command, with reuse_scope
  * "command") when reuse_window allows, else run approval_run and record a verified

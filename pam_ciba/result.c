@@ -18,6 +18,8 @@ const char *result_name(result r)
     case RES_INTERRUPTED: return "interrupted";
     case RES_INTERNAL: return "internal_error";
     case RES_IGNORE: return "ignored";
+    case RES_NO_COMMAND: return "no_command";
+    case RES_NO_APPROVER: return "no_approver";
     }
     return "unknown";
 }

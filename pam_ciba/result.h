@@ -16,7 +16,9 @@ typedef enum {
     RES_CONV,           /* the conversation with the user failed */
     RES_INTERRUPTED,    /* the wait was cancelled */
     RES_INTERNAL,       /* out of memory or another local failure */
-    RES_IGNORE          /* the policy does not apply to this login (PAM_IGNORE) */
+    RES_IGNORE,         /* the policy does not apply to this login (PAM_IGNORE) */
+    RES_NO_COMMAND,     /* sudo -v, or -l without a command: no request is ever sent (issue 13) */
+    RES_NO_APPROVER     /* two-person approval without an approver other than the requester */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */

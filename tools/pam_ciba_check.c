@@ -239,7 +239,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const char *path = CONFIG_DEFAULT_PATH;
-    struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL, NULL, NULL};
+    struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
     char *mapped = NULL;
     struct logger log = {stderr_log, NULL, false};
     bool login = false, offline = false;
