@@ -48,6 +48,7 @@ static const char *const reuse_scope_names[] = {"session", "command", NULL};
 #define ENUM(k, f, names) {k, KEY_ENUM, offsetof(struct config, f), 0, 0, names}
 #define BOOL(k, f) {k, KEY_BOOL, offsetof(struct config, f), 0, 1, NULL}
 #define LIST(k, f) {k, KEY_LIST, offsetof(struct config, f), 0, 0, NULL}
+#define RULES(k, f) {k, KEY_RULES, offsetof(struct config, f), 0, 0, NULL}
 
 /* The config contract: every accepted key. Anything else is an error. */
 static const struct key_spec keys[] = {
@@ -105,7 +106,7 @@ static const struct key_spec keys[] = {
     STR("pinned_public_key", pinned_public_key),
     ENUM("failmode", failmode, failmode_names),
     /* sudo command policy and two-person approval (issue 13). */
-    {"command_rules", KEY_RULES, offsetof(struct config, command_rules), 0, 0, NULL},
+    RULES("command_rules", command_rules),
     LIST("two_person_groups", two_person_groups),
     LIST("two_person_services", two_person_services),
     LIST("approvers", approvers),

@@ -67,8 +67,10 @@ static int to_pam(result r, int failmode, const struct approval_report *rep)
      * another approval as its next "password attempt". */
     case RES_INTERRUPTED: return PAM_ABORT;
     case RES_IGNORE: return PAM_IGNORE;
-    /* sudo -v / sudo -l without a command: fail closed without bothering any phone. */
-    case RES_NO_COMMAND: return PAM_AUTH_ERR;
+    /* sudo -v / sudo -l without a command: fail closed without bothering any phone.
+     * PAM_ABORT makes sudo stop at once; PAM_AUTH_ERR would make it "try again" up to
+     * passwd_tries times and count wrong password attempts. */
+    case RES_NO_COMMAND: return PAM_ABORT;
     case RES_NO_APPROVER: return PAM_AUTH_ERR;
     case RES_DENIED:
     case RES_EXPIRED:
@@ -341,7 +343,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
             prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
         /* require_tty: say why on whatever the application can show, if anything. */
         if (r == RES_NO_COMMAND && facts.can_converse)
-            conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: sudo -v and sudo -l without a command ask for no approval", NULL);
+            conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: sudo -v and sudo -l without a command ask for no approval; run the command with sudo", NULL);
         if (r == RES_CONV && facts.can_converse && strncmp(rep.reason, "require_tty", 11) == 0)
             conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: this login needs an interactive terminal for the approval",
                      NULL);
