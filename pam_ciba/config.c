@@ -831,6 +831,19 @@ static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_ui
 
 #undef FAIL
 
+/* libconfig's scanner copies the whole text (client_secret included) into a buffer of
+ * len + 2 bytes and frees it unwiped. The allocator hands the chunk just freed to the
+ * next request of that size: take it back at once and wipe it. Best effort, but it
+ * keeps the file's bytes out of freed heap where the allocator behaves as glibc's does. */
+static void scrub_scanner_copy(size_t len)
+{
+    char *p = malloc(len + 2);
+    if (p) {
+        explicit_bzero(p, len + 2);
+        free(p);
+    }
+}
+
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
 static void wipe_setting(config_t *lc, const char *key)
 {
@@ -848,6 +861,7 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
     config_t lc;
     config_setting_t *root;
     int inc_line = 0;
+    bool read_ok;
     struct errs e = {.path = path, .each = each, .ctx = ctx, .first = err, .firstlen = errlen};
     result r;
 
@@ -864,7 +878,9 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
         return RES_CONFIG;
     }
     config_init(&lc);
-    if (config_read_string(&lc, text) != CONFIG_TRUE) {
+    read_ok = config_read_string(&lc, text) == CONFIG_TRUE;
+    scrub_scanner_copy(strlen(text));
+    if (!read_ok) {
         snprintf(msg, sizeof(msg), "%s:%d: syntax error: %s", path, config_error_line(&lc),
                  config_error_text(&lc) ? config_error_text(&lc) : "unknown");
         report(&e, msg);

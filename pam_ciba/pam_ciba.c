@@ -342,6 +342,9 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
         if (dumpable > 0)
             prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
         /* require_tty: say why on whatever the application can show, if anything. */
+        if (r == RES_NO_APPROVER && facts.can_converse)
+            conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: this needs a second person's approval, and no approver "
+                     "other than you can be asked", NULL);
         if (r == RES_NO_COMMAND && facts.can_converse)
             conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: sudo -v and sudo -l without a command ask for no approval; run the command with sudo", NULL);
         if (r == RES_CONV && facts.can_converse && strncmp(rep.reason, "require_tty", 11) == 0)
