@@ -449,6 +449,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         r = wait_for_answer(&c, &pending, deadline, &tokens, env->clock == NULL && !env->threaded_host, rep);
         if (r != RES_OK)
             goto out;
+        expect.now = clk->wall(clk->ctx); /* the token is checked against the time it arrived */
         r = idtoken_verify(tokens.id_token, &verifier, &expect, rep->reason, sizeof(rep->reason));
         if (r == RES_OK)
             snprintf(rep->reason, sizeof(rep->reason), "id_token verified");

@@ -248,6 +248,7 @@ static result run2(const struct approver *a, size_t n, struct approval_report *r
     c.approver_binding_message = APPROVER_BINDING_MESSAGE_DEFAULT;
     c.prompt = PROMPT_NONE;
     c.max_wait = 60;
+    c.clock_skew = 10;
     c.id_token_algs = algs;
     return approval_run(&c, &u, &ui, &env, rep);
 }
@@ -400,6 +401,21 @@ static void test_approver_token_for_requester_refused(void **state)
     assert_non_null(strstr(rep.reason, "sub \"bob\" is not the expected subject"));
 }
 
+/* A token that arrives after a wait longer than clock_skew is checked against the time it
+ * arrived, not the time polling began (iat would look like the future). */
+static void test_long_wait_token_time(void **state)
+{
+    struct approval_report rep;
+    (void)state;
+    phone("alice", PH_APPROVE, 50, 1);
+    assert_int_equal(run2(NULL, 0, &rep), RES_OK); /* one person: the plain path */
+    assert_true(p.now > 50);
+    reset(NULL);
+    phone("alice", PH_APPROVE, 50, 1);
+    phone("bob", PH_APPROVE, 45, 1);
+    assert_int_equal(run2(&bob, 1, &rep), RES_OK);
+}
+
 /* ---- ciba_poll_any on its own ---------------------------------------------------------- */
 
 static void test_poll_any_picks_earliest_and_deadline(void **state)
@@ -469,6 +485,7 @@ int main(void)
         cmocka_unit_test_setup(test_requester_is_never_the_approver, reset),
         cmocka_unit_test_setup(test_approver_token_for_requester_refused, reset),
         cmocka_unit_test_setup(test_poll_any_picks_earliest_and_deadline, reset),
+        cmocka_unit_test_setup(test_long_wait_token_time, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
