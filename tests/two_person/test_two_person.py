@@ -101,7 +101,7 @@ def second_phone_by_hand(c):
     start = time.monotonic()
     proc = c.spawn()
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # valgrind (PAM_TEST_WRAPPER) starts slowly
         while time.monotonic() < deadline and len(c.p.auth_requests) < 2:
             time.sleep(0.05)
         check(len(c.p.auth_requests) == 2, "both requests sent at once")
@@ -133,7 +133,7 @@ def approver_never_answers(c):
     o, _ = two_person(c, {"bob": {"phone": "none"}}, max_wait=6)
     c.expect(o, "PAM_AUTH_ERR")
     check("outcome=timeout" in decision(o), decision(o))
-    check(5.5 < o.elapsed < 15, "ended at max_wait: %.1fs" % o.elapsed)
+    check(5.5 < o.elapsed < 25, "ended at max_wait: %.1fs" % o.elapsed)
 
 
 @test
