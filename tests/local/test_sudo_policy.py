@@ -80,6 +80,26 @@ def t_never_reuse_asks_again(env):
 
 
 @case
+def t_two_person_never_reused(env):
+    """reuse_window = 300: an approved `sudo echo` is not reused for `sudo whoami`, which a
+    two_person rule covers: the user and the approver are both asked (2 new requests)."""
+    sudo_conf(env, "tp_reuse", 'command_rules = ( { command = "whoami"; action = "two_person"; } );\n'
+              'approvers = ["%s"];\n' % TARGET, reuse_window=300)
+    env.reset_provider(interval=1, phone="approve", phone_delay=0.3)
+    name = caller_shell(env)
+    for command, label, want in [("sudo echo RAN-1", "T1", 1), ("sudo echo RAN-2", "T2", 1),
+                                 ("sudo whoami", "T3", 3)]:
+        rc, screen = tl.step(env, name, command, label)
+        check(rc == 0, "%s failed (rc %s):\n%s" % (command, rc, screen))
+        n = len(env.auth_requests())
+        check(n == want, "after %r: %d requests, want %d" % (command, n, want))
+    check(sorted(r["sub"] for r in env.auth_requests()) == sorted([CALLER, CALLER, TARGET]),
+          "subjects asked: %r" % [r["sub"] for r in env.auth_requests()])
+    env.tmux.type(name, "exit")
+    env.tmux.wait_exit(name)
+
+
+@case
 def t_validate_and_list_send_nothing(env):
     """sudo -v and sudo -l (no command) never reach the provider and fail; sudo -l with a
     command is a question about that command and is approved as usual."""
