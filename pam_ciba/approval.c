@@ -10,6 +10,7 @@
 #include "login_hint.h"
 #include "message.h"
 #include "text.h"
+#include "two_person.h"
 #include "wipe.h"
 
 #include <openssl/evp.h>
@@ -134,6 +135,74 @@ static result ask_typed_code(const struct approval_ui *ui, const char *text, con
     return RES_OK;
 }
 
+/* The approvers' side of a two-person login: their subjects, hints and one binding message. */
+struct approver_reqs {
+    size_t n;
+    const struct approver *who[APPROVERS_MAX];
+    char *subject[APPROVERS_MAX];
+    char *hint[APPROVERS_MAX];
+    char message[BINDING_MESSAGE_MAX + 1];
+};
+
+static void approver_reqs_free(struct approver_reqs *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->subject[i]);
+        free(a->hint[i]);
+    }
+    a->n = 0;
+}
+
+/* Each approver's subject (%u = the approver), never the requester's own subject nor a
+ * subject already asked; an approver whose subject cannot be built is left out (logged). */
+static result approvers_prepare(const struct config *cfg, const struct approval_user *u, const struct template_vars *vars,
+                                const char *own_subject, const struct logger *log, struct approver_reqs *a)
+{
+    char safe[128];
+    result r;
+
+    memset(a, 0, sizeof(*a));
+    /* Fitted to the provider's limits like the user's own message. */
+    r = binding_fit(cfg->approver_binding_message ? cfg->approver_binding_message : APPROVER_BINDING_MESSAGE_DEFAULT,
+                    vars, &cfg->binding_limits, a->message);
+    if (r != RES_OK)
+        return r;
+    for (size_t i = 0; i < u->n_approvers && a->n < APPROVERS_MAX; i++) {
+        const struct approver *ap = &u->approvers[i];
+        struct template_vars av = *vars;
+        char *sub = NULL, *hint = NULL;
+        bool dup = false;
+
+        log_escape(ap->name ? ap->name : "?", safe, sizeof(safe));
+        if (ap->user && u->user && strcmp(ap->user, u->user) == 0) {
+            log_msg(log, LOG_NOTICE, "two-person: approver %s is the requester: not asked", safe);
+            continue;
+        }
+        av.user = ap->user;
+        if (!ap->subject || (ap->user ? template_expand(ap->subject, &av, 0, &sub) : ((sub = strdup(ap->subject)) ? RES_OK : RES_INTERNAL)) != RES_OK ||
+            !*sub || strpbrk(sub, "\r\n") || login_hint_build(cfg->login_hint_format, cfg->issuer, sub, &hint) != RES_OK) {
+            log_msg(log, LOG_WARNING, "two-person: no usable subject for approver %s: not asked", safe);
+            free(sub);
+            free(hint);
+            continue;
+        }
+        for (size_t k = 0; k < a->n; k++)
+            dup = dup || two_person_same_subject(sub, a->subject[k]);
+        if (two_person_same_subject(sub, own_subject) || dup) {
+            log_msg(log, LOG_NOTICE, "two-person: approver %s has %s subject: not asked", safe,
+                    dup ? "an already asked" : "the requester's");
+            free(sub);
+            free(hint);
+            continue;
+        }
+        a->who[a->n] = ap;
+        a->subject[a->n] = sub;
+        a->hint[a->n] = hint;
+        a->n++;
+    }
+    return RES_OK;
+}
+
 /* The provider limits requests: say so and how long to wait, so nobody retries blindly. */
 static void tell_limit(const struct approval_ui *ui, long wait)
 {
@@ -142,6 +211,75 @@ static void tell_limit(const struct approval_ui *ui, long wait)
         return;
     ciba_limit_message(wait, msg, sizeof(msg));
     ui->info(ui->ctx, msg);
+}
+
+/* Poll the user's request (index 0) and the approvers' (1..n) in one loop until the user
+ * and one approver have approved with tokens verified for their own subjects, or the login
+ * fails. Requests that no longer matter stop being polled. */
+static result two_person_wait(const struct ciba_client *c, struct ciba_pending *pending, bool *active, size_t n,
+                              double deadline, const struct jws_verifier *verifier, struct idtoken_expect expect,
+                              const char *const *subjects, const struct approver_reqs *a, bool interruptible,
+                              struct approval_report *rep)
+{
+    struct interrupt_window w = {0};
+    struct two_person_state st;
+    enum two_person_verdict v = TP_WAIT;
+    result r = RES_INTERNAL;
+    char why[320], safe[128];
+
+    two_person_start(&st, n - 1);
+    if (interruptible)
+        interrupt_window_open(&w);
+    while (v == TP_WAIT) {
+        struct ciba_tokens tokens = {0};
+        int which = -1;
+
+        r = ciba_poll_any(c, pending, active, n, deadline, &which, &tokens, why, sizeof(why));
+        if (which < 0 || r == RES_TIMEOUT) {
+            snprintf(rep->reason, sizeof(rep->reason), "two-person: %.250s%s", why,
+                     st.user_ok ? " (no approver approved)" : "");
+            ciba_tokens_clear(&tokens);
+            break;
+        }
+        active[which] = false;
+        if (r == RES_OK) {
+            expect.subject = subjects[which];
+            expect.email = expect.email ? subjects[which] : NULL;
+            expect.now = c->clock->wall(c->clock->ctx);
+            r = idtoken_verify(tokens.id_token, verifier, &expect, why, sizeof(why));
+        }
+        ciba_tokens_clear(&tokens);
+        v = two_person_update(&st, which == 0, (size_t)(which - 1), r);
+        if (which > 0) {
+            log_escape(a->who[which - 1]->name, safe, sizeof(safe));
+            log_msg(c->log, r == RES_OK ? LOG_INFO : LOG_NOTICE, "two-person: approver %s: %s%s%s", safe,
+                    result_name(r), r == RES_OK ? "" : ": ", r == RES_OK ? "" : why);
+        }
+        if (v == TP_FAILED) {
+            if (which == 0)
+                snprintf(rep->reason, sizeof(rep->reason), "%s", why);
+            else
+                snprintf(rep->reason, sizeof(rep->reason), "two-person: approver %.60s: %.200s", safe, why);
+            r = r == RES_OK ? RES_DENIED : r;
+            if (which > 0 && r == RES_EXPIRED)
+                snprintf(rep->reason, sizeof(rep->reason), "two-person: no approver approved before their requests expired");
+        }
+        /* The first verified approver decides: the others' requests are dropped. */
+        if (st.approver >= 0)
+            for (size_t k = 1; k < n; k++)
+                active[k] = false;
+    }
+    if (interruptible && interrupt_window_close(&w)) {
+        v = TP_FAILED;
+        r = RES_INTERRUPTED;
+        snprintf(rep->reason, sizeof(rep->reason), "interrupted by the user (SIGINT) while waiting");
+    }
+    if (v == TP_APPROVED) {
+        snprintf(rep->approver, sizeof(rep->approver), "%s", a->who[st.approver]->name);
+        snprintf(rep->reason, sizeof(rep->reason), "id_token verified for the user and approver");
+        return RES_OK;
+    }
+    return r == RES_OK ? RES_DENIED : r;
 }
 
 static result ask_user_code(const struct approval_ui *ui, char **code)
@@ -198,8 +336,11 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     struct provider prov;
     char *subject = NULL, *hint = NULL, *user_code = NULL, *details = NULL;
     char text[MESSAGE_MAX];
+    struct approver_reqs areqs = {0};
+    struct ciba_pending apending[APPROVERS_MAX + 1];
     result r;
 
+    memset(apending, 0, sizeof(apending));
     memset(rep, 0, sizeof(*rep));
     /* The subject is built from the user name: a name that must be rewritten to be shown
      * could stand for another account. */
@@ -244,6 +385,15 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
     /* Expanded on the parsed JSON tree: login facts can never change its structure. */
     if (r == RES_OK && cfg->authorization_details)
         r = authz_details_expand(cfg->authorization_details, &vars, &details);
+    if (r == RES_OK && u->n_approvers > 0) {
+        r = approvers_prepare(cfg, u, &vars, subject, env->log, &areqs);
+        if (r == RES_OK && areqs.n == 0) {
+            snprintf(rep->reason, sizeof(rep->reason),
+                     "two-person: no approver other than the requester (approvers asked: none)");
+            r = RES_NO_APPROVER;
+            goto out;
+        }
+    }
     if (r != RES_OK) {
         snprintf(rep->reason, sizeof(rep->reason), "cannot build the request");
         goto out;
@@ -323,6 +473,32 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
             goto out;
         }
         approval_request_hash(pending.auth_req_id, rep->request);
+        rep->requests_sent = 1;
+        if (areqs.n > 0) {
+            /* The approvers are asked at once: both approvals run in parallel. */
+            struct ciba_request areq = req;
+            char why[320], safe[128];
+            size_t accepted = 0;
+            areq.binding_message = areqs.message;
+            areq.user_code = NULL; /* the user's secret is for the user's own request */
+            log_msg(env->log, LOG_DEBUG, "two-person: approver binding_message=\"%s\"", areqs.message);
+            for (size_t i = 0; i < areqs.n; i++) {
+                areq.login_hint = areqs.hint[i];
+                rep->requests_sent++;
+                if (ciba_start(&c, &areq, &apending[i + 1], why, sizeof(why)) == RES_OK) {
+                    accepted++;
+                    continue;
+                }
+                log_escape(areqs.who[i]->name, safe, sizeof(safe));
+                log_msg(env->log, LOG_WARNING, "two-person: request for approver %s failed: %s", safe, why);
+                ciba_pending_clear(&apending[i + 1]);
+            }
+            if (accepted == 0) {
+                snprintf(rep->reason, sizeof(rep->reason), "two-person: no approver's request was accepted");
+                r = RES_NO_APPROVER;
+                goto out;
+            }
+        }
         {
             /* %e: what is left of the request's lifetime, bounded by max_wait. */
             double left = deadline - clk->now(clk->ctx);
@@ -342,6 +518,8 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
                                   expires, text, sizeof(text));
             }
         }
+        if (r == RES_OK && areqs.n > 0 && ui && ui->info)
+            (void)ui->info(ui->ctx, "This also needs an approver's approval: they have been asked.");
         if (r == RES_OK && cfg->confirm == CONFIRM_TYPE) {
             r = ask_typed_code(ui, text, code, clk, deadline, rep);
             if (r != RES_OK)
@@ -354,21 +532,41 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
                 goto out;
             }
         }
+        expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),
+                                         cfg->clock_skew, cfg->login_hint_format == HINT_EMAIL ? subject : NULL,
+                                         sent, (const char *const *)cfg->require_acr,
+                                         (const char *const *)cfg->require_amr};
+        if (areqs.n > 0) {
+            bool active[APPROVERS_MAX + 1];
+            const char *subjects[APPROVERS_MAX + 1];
+            apending[0] = pending;
+            active[0] = true;
+            subjects[0] = subject;
+            for (size_t i = 0; i < areqs.n; i++) {
+                active[i + 1] = apending[i + 1].auth_req_id != NULL;
+                subjects[i + 1] = areqs.subject[i];
+            }
+            r = two_person_wait(&c, apending, active, areqs.n + 1, deadline, &verifier, expect, subjects, &areqs,
+                                env->clock == NULL && !env->threaded_host, rep);
+            pending = apending[0]; /* cleared once, below */
+            memset(&apending[0], 0, sizeof(apending[0]));
+            goto out;
+        }
         r = wait_for_answer(&c, &pending, deadline, &tokens, env->clock == NULL && !env->threaded_host, rep);
         if (r == RES_PROVIDER_LIMIT)
             tell_limit(ui, pending.limit_wait);
         if (r != RES_OK)
             goto out;
-        expect = (struct idtoken_expect){cfg->issuer, cfg->client_id, subject, clk->wall(clk->ctx),
-                                         cfg->clock_skew, cfg->login_hint_format == HINT_EMAIL ? subject : NULL,
-                                         sent, (const char *const *)cfg->require_acr,
-                                         (const char *const *)cfg->require_amr};
+        expect.now = clk->wall(clk->ctx); /* the token is checked against the time it arrived */
         r = idtoken_verify(tokens.id_token, &verifier, &expect, rep->reason, sizeof(rep->reason));
         if (r == RES_OK)
             snprintf(rep->reason, sizeof(rep->reason), "id_token verified");
     }
 out:
     explicit_bzero(code, sizeof(code));
+    for (size_t i = 0; i < areqs.n; i++)
+        ciba_pending_clear(&apending[i + 1]);
+    approver_reqs_free(&areqs);
     ciba_tokens_clear(&tokens);
     ciba_pending_clear(&pending);
     provider_free(&prov);

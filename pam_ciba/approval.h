@@ -22,7 +22,20 @@ struct approval_user {
     const char *command; /* %C: what is being authorised (command.h), or NULL */
     const char *target;  /* %U: whom sudo runs it as, or NULL */
     const char *command_full; /* %F: the whole command, or NULL */
+    /* Two-person approval (issue 13): n_approvers > 0 also needs one of these to approve. */
+    const struct approver *approvers;
+    size_t n_approvers;
 };
+
+/* One approver for two-person approval. */
+struct approver {
+    const char *name;    /* for the log: the user name, or "sub:SUBJECT" as configured */
+    const char *user;    /* the approver's user name (%u in subject), or NULL for a literal subject */
+    const char *subject; /* a subject template expanded with %u = user, or the literal subject */
+};
+
+/* At most this many approvers' requests per login. */
+#define APPROVERS_MAX 16
 
 enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
 
@@ -67,6 +80,8 @@ struct approval_report {
     char subject[256];      /* the subject the provider was asked about, or "" */
     char request[APPROVAL_REQUEST_HASH_LEN + 1]; /* hex of SHA-256(auth_req_id), cut; "" before one */
     char approver[256];     /* who approved when not the user (two-person approval), or "" */
+    /* Two-person approval: how many bc-authorize requests were sent. */
+    int requests_sent;
 };
 
 /* Whether the binding message goes into a prompt (true) or an info message (false). */

@@ -336,45 +336,57 @@ out:
     return a;
 }
 
-result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double deadline,
-                 struct ciba_tokens *tokens, char *reason, size_t reasonlen)
+result ciba_poll_any(const struct ciba_client *c, struct ciba_pending *p, const bool *active, size_t n,
+                     double deadline, int *which, struct ciba_tokens *tokens, char *reason, size_t reasonlen)
 {
     const struct clock *clk = c->clock;
-    double expiry = p->accepted_at + (double)p->expires_in;
-    double end = deadline < expiry ? deadline : expiry;
-    double wait_extra = 0;
-    char last_error[160] = "";
 
     memset(tokens, 0, sizeof(*tokens));
+    *which = -1;
     for (;;) {
-        double next = p->last_poll + (double)p->interval + wait_extra;
-        double now = clk->now(clk->ctx);
+        double now = clk->now(clk->ctx), at = 0, end = 0, expiry = 0;
+        bool poll = false;
+        int i = -1;
         enum poll_answer a;
         long retry_after, asked_interval;
         result fail;
 
-        wait_extra = 0;
-        if (next > end) {
-            /* No poll fits before the end: wait it out, then stop. */
-            if (end > now && clk->sleep(clk->ctx, end - now) != 0) {
-                snprintf(reason, reasonlen, "wait interrupted");
-                return RES_INTERRUPTED;
-            }
-            if (end >= expiry) {
-                snprintf(reason, reasonlen, "request expired (expires_in=%lds)%s%s", p->expires_in,
-                         *last_error ? "; last error: " : "", last_error);
-                return RES_EXPIRED;
-            }
-            snprintf(reason, reasonlen, "no approval within max_wait%s%s",
-                     *last_error ? "; last error: " : "", last_error);
-            return RES_TIMEOUT;
+        /* The earliest event: a request's next poll, or its end when no poll fits before it. */
+        for (size_t k = 0; k < n; k++) {
+            double ex = p[k].accepted_at + (double)p[k].expires_in;
+            double en = deadline < ex ? deadline : ex;
+            double next = p[k].last_poll + (double)p[k].interval + p[k].wait_extra;
+            double t = next > en ? en : next;
+            if (!active[k] || (i >= 0 && t >= at))
+                continue;
+            i = (int)k;
+            at = t;
+            end = en;
+            expiry = ex;
+            poll = next <= en;
         }
-        if (next > now && clk->sleep(clk->ctx, next - now) != 0) {
+        if (i < 0) {
+            snprintf(reason, reasonlen, "no pending request to poll");
+            return RES_INTERNAL;
+        }
+        if (at > now && clk->sleep(clk->ctx, at - now) != 0) {
             snprintf(reason, reasonlen, "wait interrupted");
             return RES_INTERRUPTED;
         }
-        a = poll_once(c, p, tokens, &retry_after, &asked_interval, &fail, reason, reasonlen);
-        p->last_poll = clk->now(clk->ctx);
+        *which = i;
+        if (!poll) {
+            const char *le = p[i].last_error;
+            if (end >= expiry) {
+                snprintf(reason, reasonlen, "request expired (expires_in=%lds)%s%s", p[i].expires_in,
+                         *le ? "; last error: " : "", le);
+                return RES_EXPIRED;
+            }
+            snprintf(reason, reasonlen, "no approval within max_wait%s%s", *le ? "; last error: " : "", le);
+            return RES_TIMEOUT;
+        }
+        p[i].wait_extra = 0;
+        a = poll_once(c, &p[i], tokens, &retry_after, &asked_interval, &fail, reason, reasonlen);
+        p[i].last_poll = clk->now(clk->ctx);
         switch (a) {
         case POLL_TOKENS:
             return RES_OK;
@@ -385,39 +397,48 @@ result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double dea
             /* CIBA 7.3 / RFC 8628 3.5: at least 5 s more, for this and every later poll;
              * a new interval the provider sends (Auth0 does) wins when it is longer. */
             long asked;
-            p->interval = p->interval + CIBA_SLOW_DOWN_STEP > CIBA_MAX_INTERVAL ? CIBA_MAX_INTERVAL
-                                                                                 : p->interval + CIBA_SLOW_DOWN_STEP;
-            if (asked_interval > p->interval)
-                p->interval = asked_interval;
+            p[i].interval = p[i].interval + CIBA_SLOW_DOWN_STEP > CIBA_MAX_INTERVAL ? CIBA_MAX_INTERVAL
+                                                                                 : p[i].interval + CIBA_SLOW_DOWN_STEP;
+            if (asked_interval > p[i].interval)
+                p[i].interval = asked_interval;
             /* Retry-After holds off the next poll only. */
-            if (retry_after > p->interval)
-                wait_extra = (double)retry_after - (double)p->interval;
+            if (retry_after > p[i].interval)
+                p[i].wait_extra = (double)retry_after - (double)p[i].interval;
             asked = retry_after > asked_interval ? retry_after : asked_interval;
-            log_msg(c->log, LOG_DEBUG, "token: slow down, interval now %lds%s", p->interval,
+            log_msg(c->log, LOG_DEBUG, "token: slow down, interval now %lds%s", p[i].interval,
                     retry_after >= 0 ? " (Retry-After)" : "");
             /* The provider itself asked for a wait that ends after this login or this
              * request: no poll can come in time, so end now and say how long to wait.
              * (When only our own 5 s step overshoots, the wait runs out as usual.) */
-            if (asked >= 0 && p->last_poll + (double)asked > end) {
+            if (asked >= 0 && p[i].last_poll + (double)asked > end) {
                 char msg[128];
-                p->limit_wait = asked;
+                p[i].limit_wait = asked;
                 ciba_limit_message(asked, msg, sizeof(msg));
                 snprintf(reason, reasonlen, "%s (token endpoint asked for a %ld s wait; %.0f s left)", msg, asked,
-                         end > p->last_poll ? end - p->last_poll : 0.0);
+                         end > p[i].last_poll ? end - p[i].last_poll : 0.0);
                 return RES_PROVIDER_LIMIT;
             }
             break;
         }
         case POLL_RETRY:
-            snprintf(last_error, sizeof(last_error), "%s", reason);
+            snprintf(p[i].last_error, sizeof(p[i].last_error), "%s", reason);
             log_msg(c->log, LOG_INFO, "token: transient error, will retry: %s", reason);
             break;
         case POLL_FINAL:
             if (fail == RES_PROVIDER_LIMIT)
-                p->limit_wait = retry_after;
+                p[i].limit_wait = retry_after;
             return fail;
         }
     }
+}
+
+result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double deadline,
+                 struct ciba_tokens *tokens, char *reason, size_t reasonlen)
+{
+    const bool active = true;
+    int which;
+
+    return ciba_poll_any(c, p, &active, 1, deadline, &which, tokens, reason, reasonlen);
 }
 
 void ciba_pending_clear(struct ciba_pending *p)

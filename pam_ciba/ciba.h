@@ -46,6 +46,8 @@ struct ciba_pending {
     /* RES_PROVIDER_LIMIT: seconds the provider asked us to wait (Retry-After or its new
      * interval), or -1 when it did not say. Set on failure too. */
     long limit_wait;
+    double wait_extra;  /* Retry-After beyond the interval, for the next poll only */
+    char last_error[160]; /* the last transient error, for the reason on expiry or timeout */
 };
 
 struct ciba_tokens {
@@ -70,6 +72,14 @@ result ciba_start(const struct ciba_client *c, const struct ciba_request *req,
  * Never polls faster than the interval. RES_OK fills *tokens (still unverified). */
 result ciba_poll(const struct ciba_client *c, struct ciba_pending *p, double deadline,
                  struct ciba_tokens *tokens, char *reason, size_t reasonlen);
+
+/* Poll several pending requests in one loop with one deadline (two-person approval):
+ * each at its own interval, skipping those with active[i] false. Returns as soon as one
+ * request ends, with *which set to it: RES_OK (tokens for it, still unverified), its
+ * final failure (RES_DENIED, RES_EXPIRED, ...), or RES_TIMEOUT when the deadline comes
+ * first. RES_INTERRUPTED (a Ctrl-C) and a call with nothing active set *which to -1. */
+result ciba_poll_any(const struct ciba_client *c, struct ciba_pending *p, const bool *active, size_t n,
+                     double deadline, int *which, struct ciba_tokens *tokens, char *reason, size_t reasonlen);
 
 /* Pure parsers of provider answers, for the loop, the unit tests and the fuzzers. */
 result ciba_parse_auth_response(const struct http_response *resp, struct ciba_pending *out,

@@ -182,6 +182,9 @@ static const char *base_name(const char *path)
 static void uncertain(struct command_info *out)
 {
     out->certain = false;
+    out->mode = -1;
+    out->program[0] = out->args[0] = '\0';
+    out->args_known = out->has_command = false;
     snprintf(out->text, sizeof(out->text), "%s", out->is_sudo ? COMMAND_UNKNOWN_SUDO : COMMAND_UNKNOWN);
     snprintf(out->full, sizeof(out->full), "%s", out->text);
     snprintf(out->target, sizeof(out->target), "%s", out->is_sudo ? "unknown" : "");
@@ -207,6 +210,34 @@ static void target_of(const struct sudo_args *a, const char *caller, struct comm
     }
     free(us);
     free(gs);
+}
+
+/* The raw program and arguments command_rules match on (command_policy.h). */
+static void rule_facts(const struct sudo_args *a, int argc, char **args, struct command_info *out)
+{
+    static const char *const labels[] = {NULL, "shell", "login-shell", "sudoedit", "list", "validate", "sudo"};
+    int i = a->cmd;
+    size_t o = 0;
+    int n;
+
+    out->mode = (int)a->mode;
+    out->has_command = a->cmd < argc;
+    if (a->mode == SUDO_RUN && i < argc)
+        n = snprintf(out->program, sizeof(out->program), "%s", args[i++]);
+    else
+        n = snprintf(out->program, sizeof(out->program), "%s", labels[a->mode] ? labels[a->mode] : "sudo");
+    out->args_known = n >= 0 && (size_t)n < sizeof(out->program);
+    if (!out->args_known)
+        out->program[0] = '\0'; /* empty: command_rules treat the command as not known */
+    for (; out->args_known && i < argc; i++) {
+        n = snprintf(out->args + o, sizeof(out->args) - o, "%s%s", o ? " " : "", args[i]);
+        if (n < 0 || (size_t)n >= sizeof(out->args) - o)
+            out->args_known = false;
+        else
+            o += (size_t)n;
+    }
+    if (!out->args_known)
+        out->args[0] = '\0';
 }
 
 static bool describe_sudo(int argc, char **args, const char *shell, const char *caller, struct command_info *out)
@@ -248,8 +279,10 @@ static bool describe_sudo(int argc, char **args, const char *shell, const char *
         w[n++] = (struct word){W_ARG, args[i]};
     ok = render(w, n, false, COMMAND_MAX, out->text) && render(w, n, true, COMMAND_FULL_MAX, out->full);
     free(w);
-    if (ok)
+    if (ok) {
         target_of(&a, caller, out);
+        rule_facts(&a, argc, args, out);
+    }
     return ok;
 }
 
@@ -280,6 +313,7 @@ void command_describe(const char *exe, const char *argv, size_t len, bool trunca
     bool ok = false;
 
     memset(out, 0, sizeof(*out));
+    out->mode = -1;
     if (exe) {
         /* A binary replaced while it runs reads "PATH (deleted)"; it is still that binary. */
         size_t el = strlen(exe);

@@ -29,6 +29,13 @@ struct command_info {
      * the caller); with -l -U the user whose privileges are listed; "unknown" when not
      * certain; "" for programs other than sudo. */
     char target[128];
+    /* For command_rules (command_policy.h), sudo only, raw bytes (not rendered). */
+    int mode;                           /* enum sudo_mode; -1: not sudo, or not certain */
+    char program[COMMAND_FULL_MAX + 1]; /* the program as given; for -s, -i, -e, -l, -v the
+                                         * labels shell, login-shell, sudoedit, list, validate */
+    char args[COMMAND_FULL_MAX + 1];    /* the words after it, joined by single spaces */
+    bool args_known;                    /* false: args did not fit */
+    bool has_command;                   /* words follow the options (a command, files) */
 };
 
 /* Describe a process: exe = its running executable (readlink of /proc/PID/exe, NULL if

@@ -8,6 +8,7 @@
 #include "config_secret.h"
 #include "safe_file.h"
 #include "template.h"
+#include "text.h"
 #include "wipe.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum key_type { KEY_STRING, KEY_INT, KEY_ENUM, KEY_BOOL, KEY_LIST };
+enum key_type { KEY_STRING, KEY_INT, KEY_ENUM, KEY_BOOL, KEY_LIST, KEY_RULES };
 
 struct key_spec {
     const char *name;
@@ -51,6 +52,7 @@ static const char *const breakglass_names[] = {"off", "unreachable", "always", N
 #define ENUM(k, f, names) {k, KEY_ENUM, offsetof(struct config, f), 0, 0, names}
 #define BOOL(k, f) {k, KEY_BOOL, offsetof(struct config, f), 0, 1, NULL}
 #define LIST(k, f) {k, KEY_LIST, offsetof(struct config, f), 0, 0, NULL}
+#define RULES(k, f) {k, KEY_RULES, offsetof(struct config, f), 0, 0, NULL}
 
 /* The config contract: every accepted key. Anything else is an error. */
 static const struct key_spec keys[] = {
@@ -121,6 +123,12 @@ static const struct key_spec keys[] = {
     /* Authentication strength (issue 14 item 4). */
     LIST("require_acr", require_acr),
     LIST("require_amr", require_amr),
+    /* sudo command policy and two-person approval (issue 13). */
+    RULES("command_rules", command_rules),
+    LIST("two_person_groups", two_person_groups),
+    LIST("two_person_services", two_person_services),
+    LIST("approvers", approvers),
+    STR("approver_binding_message", approver_binding_message),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -205,6 +213,7 @@ void config_free(struct config *cfg)
             free_list(*(char ***)((char *)cfg + keys[i].offset));
         }
     }
+    command_rules_free(cfg->command_rules, cfg->n_command_rules);
     config_defaults(cfg);
 }
 
@@ -280,6 +289,98 @@ static void note(struct errs *e, const char *key, int line, const char *fmt, ...
 
 /* A check on a key after every key was read: the line is where the key is, or 0. */
 #define FAIL(key, ...) note(e, key, line_of(e, key), __VA_ARGS__)
+
+/* A string or a list of strings in a rule, each a valid pattern; NULL-terminated copy. */
+static result rule_patterns(config_setting_t *s, const char *field, bool is_command, char ***out, struct errs *e)
+{
+    int type = config_setting_type(s), n = type == CONFIG_TYPE_STRING ? 1 : config_setting_length(s);
+    int line = (int)config_setting_source_line(s);
+    char why[160];
+
+    if ((type != CONFIG_TYPE_STRING && type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) || n < 1 || n > 64) {
+        note(e, "command_rules", line, "%s must be a string or a non-empty list of strings", field);
+        return RES_CONFIG;
+    }
+    if (!(*out = calloc((size_t)n + 1, sizeof(char *))))
+        return RES_INTERNAL;
+    for (int i = 0; i < n; i++) {
+        const char *v = type == CONFIG_TYPE_STRING ? config_setting_get_string(s) : config_setting_get_string_elem(s, i);
+        if (!v || !command_pattern_valid(v, is_command, why, sizeof(why))) {
+            note(e, "command_rules", line, "%s: %s", field, v ? why : "must be a string");
+            return RES_CONFIG;
+        }
+        if (!((*out)[i] = strdup(v)))
+            return RES_INTERNAL;
+    }
+    return RES_OK;
+}
+
+/* command_rules = ( { command = "apt*"; args = "..."; target = "root"; action = "never_reuse"; }, ... ) */
+static result set_command_rules(struct config *cfg, config_setting_t *s, struct errs *e)
+{
+    int n = config_setting_length(s), line = (int)config_setting_source_line(s);
+    result r = RES_OK;
+
+    if (config_setting_type(s) != CONFIG_TYPE_LIST || n < 1 || n > COMMAND_RULES_MAX) {
+        note(e, "command_rules", line, "must be a list of 1 to %d groups: ( { command = \"...\"; action = \"...\"; } )",
+             COMMAND_RULES_MAX);
+        return RES_CONFIG;
+    }
+    command_rules_free(cfg->command_rules, cfg->n_command_rules);
+    cfg->n_command_rules = 0;
+    if (!(cfg->command_rules = calloc((size_t)n, sizeof(struct command_rule))))
+        return RES_INTERNAL;
+    cfg->n_command_rules = (size_t)n;
+    for (int i = 0; i < n && r != RES_INTERNAL; i++) {
+        config_setting_t *g = config_setting_get_elem(s, (unsigned)i), *f;
+        struct command_rule *rule = &cfg->command_rules[i];
+        const char *action = NULL;
+        result fr;
+
+        line = (int)config_setting_source_line(g);
+        rule->line = line;
+        rule->action = -1;
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+            note(e, "command_rules", line, "rule %d must be a group { ... }", i + 1);
+            r = RES_CONFIG;
+            continue;
+        }
+        for (int k = 0; k < config_setting_length(g); k++) {
+            const char *name = config_setting_name(config_setting_get_elem(g, (unsigned)k));
+            if (!name || (strcmp(name, "command") && strcmp(name, "args") && strcmp(name, "target") &&
+                          strcmp(name, "action"))) {
+                note(e, "command_rules", line, "rule %d: unknown field \"%.64s\" (command, args, target, action)", i + 1,
+                     name ? name : "?");
+                r = RES_CONFIG;
+            }
+        }
+        if (!(f = config_setting_get_member(g, "command"))) {
+            note(e, "command_rules", line, "rule %d: command is required (\"*\" matches every command)", i + 1);
+            r = RES_CONFIG;
+        } else if ((fr = rule_patterns(f, "command", true, &rule->commands, e)) != RES_OK) {
+            r = fr;
+        }
+        if ((f = config_setting_get_member(g, "target")) && (fr = rule_patterns(f, "target", false, &rule->targets, e)) != RES_OK)
+            r = fr;
+        if ((f = config_setting_get_member(g, "args"))) {
+            const char *v = config_setting_get_string(f);
+            char why[160];
+            if (!v || !command_pattern_valid(v, false, why, sizeof(why))) {
+                note(e, "command_rules", line, "rule %d: args: %s", i + 1, v ? why : "must be a string");
+                r = RES_CONFIG;
+            } else if (!(rule->args = strdup(v))) {
+                r = RES_INTERNAL;
+            }
+        }
+        if ((f = config_setting_get_member(g, "action")))
+            action = config_setting_get_string(f);
+        if ((rule->action = command_action_parse(action)) < 0) {
+            note(e, "command_rules", line, "rule %d: action must be \"approve\", \"never_reuse\" or \"two_person\"", i + 1);
+            r = RES_CONFIG;
+        }
+    }
+    return r;
+}
 
 static result set_key(struct config *cfg, const struct key_spec *k, config_setting_t *s, struct errs *e)
 {
@@ -358,6 +459,8 @@ static result set_key(struct config *cfg, const struct key_spec *k, config_setti
         }
         return RES_OK;
     }
+    case KEY_RULES:
+        return set_command_rules(cfg, s, e);
     }
     return RES_INTERNAL;
 }
@@ -630,6 +733,42 @@ static char *pin_of_key(const char *data, size_t len)
     return out;
 }
 
+/* Checks for two-person approval (issue 13): who approves, and what needs it. */
+static result finish_two_person(struct config *cfg, struct errs *e)
+{
+    bool needed = cfg->two_person_groups || cfg->two_person_services;
+    char detail[256];
+
+    for (size_t i = 0; i < cfg->n_command_rules; i++)
+        needed = needed || cfg->command_rules[i].action == CMD_TWO_PERSON;
+    for (size_t i = 0; cfg->approvers && cfg->approvers[i]; i++) {
+        const char *a = cfg->approvers[i];
+        bool is_sub = strncmp(a, APPROVER_SUBJECT_PREFIX, strlen(APPROVER_SUBJECT_PREFIX)) == 0;
+        const char *v = is_sub ? a + strlen(APPROVER_SUBJECT_PREFIX) : a;
+        bool ok = *v && strlen(v) <= 256 && text_is_clean(v);
+        for (const char *q = v; ok && !is_sub && *q; q++)
+            ok = (unsigned char)*q > 0x20 && *q != ':';
+        if (!ok)
+            FAIL("approvers", "element %zu must be a user name, or \"sub:\" and a subject, without control characters",
+                 i + 1);
+    }
+    for (size_t l = 0; l < 2; l++) {
+        char **list = l ? cfg->two_person_services : cfg->two_person_groups;
+        for (size_t i = 0; list && list[i]; i++)
+            if (!*list[i] || strpbrk(list[i], " \t:,") || !text_is_clean(list[i]))
+                FAIL(l ? "two_person_services" : "two_person_groups", "element %zu is not a name", i + 1);
+    }
+    if (needed && !cfg->approvers)
+        FAIL("approvers", "two-person approval is configured (two_person_groups, two_person_services or a "
+             "two_person command rule) but no approvers are");
+    if (!cfg->approver_binding_message &&
+        !(cfg->approver_binding_message = strdup(APPROVER_BINDING_MESSAGE_DEFAULT)))
+        return RES_INTERNAL;
+    if (template_check(cfg->approver_binding_message, detail, sizeof(detail)) != RES_OK)
+        FAIL("approver_binding_message", "%s", detail);
+    return RES_OK;
+}
+
 /* Checks for the policy, mapping, reuse, message and network keys. */
 static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_uid)
 {
@@ -707,7 +846,7 @@ static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_ui
             free(key);
         }
     }
-    return RES_OK;
+    return finish_two_person(cfg, e);
 }
 
 /* The binding message limits: a preset, refined by explicit keys; the template must fit. */
@@ -794,6 +933,19 @@ static result finish_auth_strength(struct config *cfg, struct errs *e)
 
 #undef FAIL
 
+/* libconfig's scanner copies the whole text (client_secret included) into a buffer of
+ * len + 2 bytes and frees it unwiped. The allocator hands the chunk just freed to the
+ * next request of that size: take it back at once and wipe it. Best effort, but it
+ * keeps the file's bytes out of freed heap where the allocator behaves as glibc's does. */
+static void scrub_scanner_copy(size_t len)
+{
+    char *p = malloc(len + 2);
+    if (p) {
+        explicit_bzero(p, len + 2);
+        free(p);
+    }
+}
+
 /* libconfig keeps its own copy of every string: zero the secret before it frees it. */
 static void wipe_setting(config_t *lc, const char *key)
 {
@@ -811,6 +963,7 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
     config_t lc;
     config_setting_t *root;
     int inc_line = 0;
+    bool read_ok;
     struct errs e = {.path = path, .each = each, .ctx = ctx, .first = err, .firstlen = errlen};
     result r;
 
@@ -833,7 +986,9 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
         return RES_INTERNAL;
     }
     config_init(&lc);
-    if (config_read_string(&lc, text) != CONFIG_TRUE) {
+    read_ok = config_read_string(&lc, text) == CONFIG_TRUE;
+    scrub_scanner_copy(strlen(text));
+    if (!read_ok) {
         snprintf(msg, sizeof(msg), "%s:%d: syntax error: %s", path, config_error_line(&lc),
                  config_error_text(&lc) ? config_error_text(&lc) : "unknown");
         report(&e, msg);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include "binding.h"
+#include "command_policy.h"
 #include "result.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/security/pam_ciba.conf"
@@ -111,7 +112,17 @@ struct config {
     /* Authentication strength the ID token must show (issue 14 item 4). */
     char **require_acr;           /* NULL-terminated; the token's acr must be one of them */
     char **require_amr;           /* NULL-terminated; the token's amr must hold at least one */
+    /* sudo command policy and two-person approval (issue 13, items 3 and 4). */
+    struct command_rule *command_rules; /* command_rules, in file order */
+    size_t n_command_rules;
+    char **two_person_groups;     /* a member needs two-person approval for every login */
+    char **two_person_services;   /* PAM services that always need two-person approval */
+    char **approvers;             /* "unixuser" (mapped like a user) or "sub:SUBJECT" */
+    char *approver_binding_message; /* template of the approvers' binding message */
 };
+
+#define APPROVER_BINDING_MESSAGE_DEFAULT "%u on %h: %C #%c"
+#define APPROVER_SUBJECT_PREFIX "sub:"
 
 /* Load and validate path. Every file it names (and path itself) is opened through
  * safe_file.h: regular, owned by trusted_uid (root for the module), not writable by

@@ -19,15 +19,19 @@
 void decision_line(const struct decision *d, char *out, size_t outlen)
 {
     /* The sizes the line has always had: a long name or reason is cut, not the line. */
-    char user[128], service[64], rhost[128], reason[400];
+    char user[128], service[64], rhost[128], reason[400], approver[128];
 
     log_escape(d->user ? d->user : "?", user, sizeof(user));
     log_escape(d->service ? d->service : "?", service, sizeof(service));
     log_escape(d->rhost ? d->rhost : "", rhost, sizeof(rhost));
     log_escape(d->reason ? d->reason : "", reason, sizeof(reason));
-    snprintf(out, outlen, "decision user=%s service=%s rhost=%s outcome=%s pam=%s reason=\"%s%s\" duration=%ld.%03lds",
+    /* Two-person approval: the line names who approved besides the user. */
+    log_escape(d->approver ? d->approver : "", approver, sizeof(approver));
+    snprintf(out, outlen,
+             "decision user=%s service=%s rhost=%s outcome=%s pam=%s reason=\"%s%s\" duration=%ld.%03lds%s%s",
              user, service, rhost, d->outcome ? d->outcome : "?", d->pam_text ? d->pam_text : "?", reason,
-             d->note ? d->note : "", d->duration_ms / 1000, d->duration_ms % 1000);
+             d->note ? d->note : "", d->duration_ms / 1000, d->duration_ms % 1000, *approver ? " approver=" : "",
+             approver);
 }
 
 struct builder {

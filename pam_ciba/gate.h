@@ -4,6 +4,7 @@
 #include "approval.h"
 #include "breakglass_login.h"
 #include "caller.h"
+#include "command_policy.h"
 #include "policy.h"
 #include "reuse.h"
 #include "subject_map.h"
@@ -19,9 +20,15 @@ struct gate_env {
     /* Break-glass codes (issue 14 item 1): owner and the lockout hook; NULL: owner
      * trusted_uid, no hook. */
     const struct breakglass_env *breakglass;
+    /* sudo command policy and two-person approval (issue 13). */
+    const struct command_facts *cmd; /* the sudo command for command_rules; NULL: not sudo */
+    bool no_command;                 /* sudo -v, or sudo -l without a command: never ask */
 };
 
-/* Decide whether the login needs an approval (RES_IGNORE if not), map the user to a
+/* Decide whether the login needs an approval (RES_IGNORE if not; RES_NO_COMMAND for sudo
+ * -v or -l without a command, which never sends a request), pick the command rule's
+ * action (never_reuse and two_person skip reuse; two_person, two_person_groups and
+ * two_person_services add the approvers), map the user to a
  * subject (unmapped: RES_USER_UNKNOWN or RES_IGNORE), reuse a recent approval of the same
  * caller for the same user, service, tty and session (and command, with reuse_scope
  * "command") when reuse_window allows, else run approval_run (through breakglass_login:

@@ -2,6 +2,8 @@
 #include "approval.h"
 #include "caller.h"
 #include "command.h"
+#include "command_policy.h"
+#include "sudo_args.h"
 #include "config.h"
 #include "decision_log.h"
 #include "gate.h"
@@ -68,6 +70,11 @@ static int to_pam(result r, int failmode, const struct approval_report *rep)
      * another approval as its next "password attempt". */
     case RES_INTERRUPTED: return PAM_ABORT;
     case RES_IGNORE: return PAM_IGNORE;
+    /* sudo -v / sudo -l without a command: fail closed without bothering any phone.
+     * PAM_ABORT makes sudo stop at once; PAM_AUTH_ERR would make it "try again" up to
+     * passwd_tries times and count wrong password attempts. */
+    case RES_NO_COMMAND: return PAM_ABORT;
+    case RES_NO_APPROVER: return PAM_AUTH_ERR;
     /* "Do not try again" (Linux-PAM): sshd ends the connection's attempts on it. */
     case RES_PROVIDER_LIMIT: return PAM_MAXTRIES;
     case RES_AUTH_STRENGTH: return PAM_AUTH_ERR;
@@ -218,6 +225,39 @@ static result load_config(const char *path, struct config *cfg, char *reason, si
     return r;
 }
 
+/* command_rules: a target pattern that names the same account (uid) as the target. */
+static bool same_account(const char *pattern, const char *target)
+{
+    struct passwd pw1, pw2, *a = NULL, *b = NULL;
+    char buf1[1024], buf2[1024];
+
+    if (strpbrk(pattern, "*?[") || getpwnam_r(pattern, &pw1, buf1, sizeof(buf1), &a) != 0 || !a ||
+        getpwnam_r(target, &pw2, buf2, sizeof(buf2), &b) != 0 || !b)
+        return false;
+    return a->pw_uid == b->pw_uid;
+}
+
+/* The facts command_rules match on. The target user sudo names as "#uid" becomes the
+ * account's name; one that does not resolve counts as not known (it matches every
+ * target pattern). */
+static void command_facts_of(const struct command_info *cmd, char *target, size_t len, struct command_facts *f)
+{
+    size_t n = strcspn(cmd->target, ":");
+
+    *f = (struct command_facts){cmd->certain && cmd->program[0], cmd->program, cmd->args_known ? cmd->args : NULL,
+                                NULL, same_account};
+    snprintf(target, len, "%.*s", (int)n, cmd->target);
+    if (target[0] == '#') {
+        struct passwd pw, *res = NULL;
+        char buf[1024], *end;
+        unsigned long uid = strtoul(target + 1, &end, 10);
+        if (*end || end == target + 1 || getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+            return;
+        snprintf(target, len, "%s", res->pw_name);
+    }
+    f->target = target[0] ? target : NULL;
+}
+
 static double mono_now(void)
 {
     struct timespec ts;
@@ -342,7 +382,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     tty = item_str(pamh, PAM_TTY);
     if (r == RES_OK) {
         struct command_info cmd;
-        struct approval_user u = {user, service, rhost, tty, NULL, NULL, NULL, NULL};
+        struct approval_user u = {user, service, rhost, tty, NULL, NULL, NULL, NULL, NULL, 0};
         struct caller who;
         char bound_command[sizeof(cmd.target) + COMMAND_FULL_MAX + 2];
         struct ui_ctx uctx = {pamh};
@@ -356,6 +396,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
          * by setting on_wrong and hook_ctx here (see breakglass_login.h). */
         struct breakglass_env breakglass = {.owner = 0, .on_wrong = NULL, .hook_ctx = NULL, .now = NULL};
         struct gate_env gate = {.maps = &map_cache, .trusted_uid = 0, .breakglass = &breakglass};
+        struct command_facts rule_facts;
+        char rule_target[sizeof(cmd.target)];
 
         if (!sole_thread)
             log_msg(&log, LOG_DEBUG, "multi-threaded host: SIGINT and dumpable left alone, Ctrl-C does not end the wait");
@@ -371,7 +413,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
         dumpable = sole_thread ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : 0;
         if (dumpable > 0)
             prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        if (cfg.groups && user_groups(user, &groups, &facts.n_groups) != RES_OK) {
+        if ((cfg.groups || cfg.two_person_groups) && user_groups(user, &groups, &facts.n_groups) != RES_OK) {
             snprintf(rep.reason, sizeof(rep.reason), "cannot read the user's groups");
             r = RES_INTERNAL;
         }
@@ -387,12 +429,25 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
             snprintf(bound_command, sizeof(bound_command), "%s\n%s", cmd.target, cmd.full) <
                 (int)sizeof(bound_command))
             gate.command = bound_command;
+        /* command_rules apply to sudo, and to any host whose command is not known for sure. */
+        if (cmd.is_sudo || !cmd.certain) {
+            command_facts_of(&cmd, rule_target, sizeof(rule_target), &rule_facts);
+            gate.cmd = &rule_facts;
+        }
+        gate.no_command = cmd.is_sudo && cmd.certain &&
+                          (cmd.mode == SUDO_VALIDATE || cmd.mode == SUDO_OTHER ||
+                           (cmd.mode == SUDO_LIST && !cmd.has_command));
         if (r == RES_OK)
             r = gate_run(&cfg, &facts, &u, &ui, &env, &gate, &rep);
         user_groups_free(groups, facts.n_groups);
         if (dumpable > 0)
             prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
         /* require_tty: say why on whatever the application can show, if anything. */
+        if (r == RES_NO_APPROVER && facts.can_converse)
+            conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: this needs a second person's approval, and no approver "
+                     "other than you can be asked", NULL);
+        if (r == RES_NO_COMMAND && facts.can_converse)
+            conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: sudo -v and sudo -l without a command ask for no approval; run the command with sudo", NULL);
         if (r == RES_CONV && facts.can_converse && strncmp(rep.reason, "require_tty", 11) == 0)
             conv_one(pamh, PAM_ERROR_MSG, "pam_ciba: this login needs an interactive terminal for the approval",
                      NULL);

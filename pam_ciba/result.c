@@ -23,6 +23,8 @@ const char *result_name(result r)
     case RES_BREAKGLASS_WRONG: return "breakglass_wrong";
     case RES_PROVIDER_LIMIT: return "provider_limited";
     case RES_AUTH_STRENGTH: return "auth_strength";
+    case RES_NO_COMMAND: return "no_command";
+    case RES_NO_APPROVER: return "no_approver";
     }
     return "unknown";
 }

@@ -22,7 +22,9 @@ typedef enum {
     RES_BREAKGLASS_WRONG, /* a wrong, used or revoked break-glass code */
     /* Issue 12 item 3, issue 14 item 4. */
     RES_PROVIDER_LIMIT, /* the provider limits requests (429, too_many_requests): wait, do not retry */
-    RES_AUTH_STRENGTH   /* approved, but the ID token's acr/amr is not what require_acr/require_amr ask */
+    RES_AUTH_STRENGTH,  /* approved, but the ID token's acr/amr is not what require_acr/require_amr ask */
+    RES_NO_COMMAND,     /* sudo -v, or -l without a command: no request is ever sent (issue 13) */
+    RES_NO_APPROVER     /* two-person approval without an approver other than the requester */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */

@@ -116,7 +116,7 @@ static struct config config(int prompt, const char *binding)
 static result run(int prompt, const char *service, const char *command, struct approval_report *rep)
 {
     struct config c = config(prompt, "web01 %s %u: %C #%c");
-    struct approval_user u = {"alice", service, NULL, "pts/1", NULL, command, NULL, NULL};
+    struct approval_user u = {"alice", service, NULL, "pts/1", NULL, command, NULL, NULL, NULL, 0};
     struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, NULL};
     struct approval_env env = {&tr, &clk, NULL, getuid(), false};
     return approval_run(&c, &u, &ui, &env, rep);
@@ -523,7 +523,7 @@ static void test_only_the_network_is_unreachable(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct config c = config(PROMPT_NONE, "%u #%c");
-        struct approval_user u = {"alice", "su", NULL, "pts/1", NULL, NULL, NULL, NULL};
+        struct approval_user u = {"alice", "su", NULL, "pts/1", NULL, NULL, NULL, NULL, NULL, 0};
         struct approval_env env = {&ftr, &clk, NULL, getuid(), false};
         struct approval_report rep;
         failing = rows[i].transport;
@@ -561,7 +561,7 @@ static void test_unclean_user_name_refused(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         struct config c = config(PROMPT_NONE, "%u #%c");
-        struct approval_user u = {names[i], "su", NULL, "pts/1", NULL, NULL, NULL, NULL};
+        struct approval_user u = {names[i], "su", NULL, "pts/1", NULL, NULL, NULL, NULL, NULL, 0};
         struct approval_env env = {&tr, &clk, NULL, getuid(), false};
         struct approval_report rep;
         assert_int_equal(approval_run(&c, &u, NULL, &env, &rep), RES_USER_UNKNOWN);

@@ -243,6 +243,43 @@ static int show_messages(const struct config *cfg, const struct approval_user *u
     return rc;
 }
 
+/* command_rules and two-person approval: what the rules say about --command (read as
+ * "program arguments", run as root) and what the approvers' phones would show. */
+static void show_two_person(const struct config *cfg, const struct approval_user *u, const struct template_vars *vars)
+{
+    char binding[BINDING_MESSAGE_MAX + 1], program[COMMAND_PATTERN_MAX + 1] = "";
+    const char *args = "";
+
+    if (cfg->n_command_rules > 0) {
+        printf("command_rules:       %zu rule%s (sudo only; the strictest match wins)\n", cfg->n_command_rules,
+               cfg->n_command_rules == 1 ? "" : "s");
+        if (u->command) {
+            struct command_facts f = {true, program, NULL, "root", NULL};
+            int which;
+            enum command_action a;
+            size_t n = strcspn(u->command, " ");
+            snprintf(program, sizeof(program), "%.*s", (int)(n < COMMAND_PATTERN_MAX ? n : COMMAND_PATTERN_MAX),
+                     u->command);
+            args = u->command[n] ? u->command + n + 1 : "";
+            f.args = args;
+            a = command_policy_decide(cfg->command_rules, cfg->n_command_rules, &f, &which);
+            if (which >= 0)
+                printf("command rule:        sudo %s (as root): %s (rule at line %d)\n", u->command,
+                       command_action_name(a), cfg->command_rules[which].line);
+            else
+                printf("command rule:        sudo %s (as root): approve (no rule matches)\n", u->command);
+        }
+    }
+    if (!cfg->approvers)
+        return;
+    printf("approvers:          ");
+    for (size_t i = 0; cfg->approvers[i]; i++)
+        printf(" %s", cfg->approvers[i]);
+    printf("\n");
+    if (binding_message_build(cfg->approver_binding_message, vars, binding) == RES_OK)
+        printf("approver message:    %s   (template \"%s\")\n", binding, cfg->approver_binding_message);
+}
+
 /* Everything a login would send, without sending it. Returns false if USER cannot log in. */
 static bool show(const char *path, const struct config *cfg, const struct approval_user *u, bool offline,
                  const struct logger *log)
@@ -303,6 +340,7 @@ static bool show(const char *path, const struct config *cfg, const struct approv
     if (binding_fit(cfg->binding_message, &vars, &cfg->binding_limits, binding) == RES_OK)
         printf("binding message:     %s   (template \"%s\"; the code changes every login)\n", binding,
                cfg->binding_message);
+    show_two_person(cfg, u, &vars);
     free(subject);
     free(hint);
     return ok;
@@ -325,7 +363,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {"show-message", no_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
     };
     const char *path = CONFIG_DEFAULT_PATH;
-    struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL, NULL, NULL};
+    struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
     char *mapped = NULL;
     struct logger log = {stderr_log, NULL, false};
     bool login = false, offline = false, messages = false;

@@ -83,6 +83,10 @@ def default_scenario():
         "amr": None,              # list of strings (or anything, to test malformed values)
         "doc_max_age": 300,       # Cache-Control max-age of discovery and JWKS (None: no-store)
         "discovery_override": None,  # dict merged into the discovery document
+        # One phone per subject (two-person approval): {sub: {"phone": ..., "phone_delay": ...,
+        # "id_token": ..., "token_sub": SUB}} overrides the knobs above for that subject's
+        # requests; "token_sub" makes its ID token carry another subject's sub.
+        "phones": None,
     }
 
 
@@ -154,6 +158,7 @@ class AuthRequest:
         self.slow_down_left = scenario["slow_down_polls"]
         self.error_once = scenario["token_error_once"]
         self.id_token_mode = scenario["id_token"]
+        self.token_sub = scenario.get("token_sub")
         self.decision = None      # None, "approved", "denied"
         self.redeemed = False
         self.polls = []           # monotonic arrival times of token requests
@@ -455,15 +460,19 @@ class Provider:
 
     # ----- phone ---------------------------------------------------------
 
-    def approve(self, auth_req_id=None):
-        return self._decide(auth_req_id, "approved")
+    def approve(self, auth_req_id=None, sub=None):
+        return self._decide(auth_req_id, "approved", sub)
 
-    def deny(self, auth_req_id=None):
-        return self._decide(auth_req_id, "denied")
+    def deny(self, auth_req_id=None, sub=None):
+        return self._decide(auth_req_id, "denied", sub)
 
-    def _decide(self, auth_req_id, decision):
+    def _decide(self, auth_req_id, decision, sub=None):
+        """sub: the newest undecided request for that subject (that subject's phone)."""
         with self.lock:
             rid = auth_req_id or self.latest
+            if sub is not None and auth_req_id is None:
+                mine = [r for r in self.auth_requests.values() if r.sub == sub and r.decision is None]
+                rid = max(mine, key=lambda r: r.created).id if mine else None
             req = self.auth_requests.get(rid) if rid else None
             if req is None or req.decision is not None:
                 return None
@@ -716,6 +725,7 @@ class Provider:
                 payload["_headers"] = {"Retry-After": str(wait)}
                 return status, payload
         expires_in = sc["expires_in"] if sc["expires_in"] is not None else (expiry or 300)
+        sc.update((sc["phones"] or {}).get(sub, {}))
         rid = secrets.token_urlsafe(24)
         req = AuthRequest(rid, client_id, sub, form, sc["interval"], expires_in, sc)
         with self.lock:
@@ -830,6 +840,8 @@ class Provider:
         for claim in ("acr", "amr"):
             if self.scenario.get(claim) is not None:
                 claims[claim] = self.scenario[claim]
+        if req.token_sub is not None:
+            claims["sub"] = req.token_sub
         if mode == "missing":
             return None
         if mode == "garbage":
@@ -900,10 +912,10 @@ class Provider:
 
     def _test_phone(self, body, fn):
         try:
-            rid = self._json_body(body).get("auth_req_id")
+            obj = self._json_body(body)
         except ValueError as exc:
             return _error(400, "invalid_request", str(exc))
-        done = fn(rid)
+        done = fn(obj.get("auth_req_id"), obj.get("sub"))
         if done is None:
             return _error(404, "not_found", "no undecided request")
         return 200, {"auth_req_id": done}
