@@ -382,7 +382,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
     tty = item_str(pamh, PAM_TTY);
     if (r == RES_OK) {
         struct command_info cmd;
-        struct approval_user u = {user, service, rhost, tty, NULL, NULL, NULL, NULL, NULL, 0};
+        struct approval_user u = {.user = user, .service = service, .rhost = rhost, .tty = tty};
         struct caller who;
         char bound_command[sizeof(cmd.target) + COMMAND_FULL_MAX + 2];
         struct ui_ctx uctx = {pamh};

@@ -116,7 +116,7 @@ static struct config config(int prompt, const char *binding)
 static result run(int prompt, const char *service, const char *command, struct approval_report *rep)
 {
     struct config c = config(prompt, "web01 %s %u: %C #%c");
-    struct approval_user u = {"alice", service, NULL, "pts/1", NULL, command, NULL, NULL, NULL, 0};
+    struct approval_user u = {.user = "alice", .service = service, .tty = "pts/1", .command = command};
     struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, NULL};
     struct approval_env env = {&tr, &clk, NULL, getuid(), false};
     return approval_run(&c, &u, &ui, &env, rep);
@@ -305,7 +305,7 @@ static void capture_log(void *ctx, int prio, const char *msg)
 static result run_typed(const char *service, const char *answer, double typing, struct approval_report *rep)
 {
     struct config c = config(PROMPT_AUTO, "%h login %u #%c");
-    struct approval_user u = {"alice", service, NULL, "pts/1", NULL, NULL, NULL, NULL};
+    struct approval_user u = {.user = "alice", .service = service, .tty = "pts/1"};
     struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, ui_answer};
     struct logger log = {capture_log, NULL, true};
     struct approval_env env = {&typed_tr, &clk, &log, getuid(), false};
@@ -445,7 +445,7 @@ static void test_typed_needs_a_conversation(void **state)
 {
     struct approval_report rep;
     struct config c = config(PROMPT_AUTO, "%h login %u #%c");
-    struct approval_user u = {"alice", "sshd", NULL, "pts/1", NULL, NULL, NULL, NULL};
+    struct approval_user u = {.user = "alice", .service = "sshd", .tty = "pts/1"};
     struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, NULL};
     struct approval_env env = {&typed_tr, &clk, NULL, getuid(), false};
     (void)state;
@@ -463,7 +463,7 @@ static void test_typed_code_cut_off(void **state)
 {
     struct approval_report rep;
     struct config c = config(PROMPT_AUTO, "Please check this login request very carefully before approving #%c");
-    struct approval_user u = {"alice", "sshd", NULL, "pts/1", NULL, NULL, NULL, NULL};
+    struct approval_user u = {.user = "alice", .service = "sshd", .tty = "pts/1"};
     struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, ui_answer};
     struct approval_env env = {&typed_tr, &clk, NULL, getuid(), false};
     (void)state;
@@ -523,7 +523,7 @@ static void test_only_the_network_is_unreachable(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct config c = config(PROMPT_NONE, "%u #%c");
-        struct approval_user u = {"alice", "su", NULL, "pts/1", NULL, NULL, NULL, NULL, NULL, 0};
+        struct approval_user u = {.user = "alice", .service = "su", .tty = "pts/1"};
         struct approval_env env = {&ftr, &clk, NULL, getuid(), false};
         struct approval_report rep;
         failing = rows[i].transport;
@@ -537,7 +537,7 @@ static void test_only_the_network_is_unreachable(void **state)
 static void test_binding_message_fitted_to_profile(void **state)
 {
     struct config c = config(PROMPT_NONE, "%u #%c");
-    struct approval_user u = {"firstname.lastname01", "su", NULL, "pts/1", NULL, NULL, NULL, NULL};
+    struct approval_user u = {.user = "firstname.lastname01", .service = "su", .tty = "pts/1"};
     struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, NULL};
     struct approval_env env = {&tr, &clk, NULL, getuid(), false};
     struct approval_report rep;
@@ -561,7 +561,7 @@ static void test_unclean_user_name_refused(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         struct config c = config(PROMPT_NONE, "%u #%c");
-        struct approval_user u = {names[i], "su", NULL, "pts/1", NULL, NULL, NULL, NULL, NULL, 0};
+        struct approval_user u = {.user = names[i], .service = "su", .tty = "pts/1"};
         struct approval_env env = {&tr, &clk, NULL, getuid(), false};
         struct approval_report rep;
         assert_int_equal(approval_run(&c, &u, NULL, &env, &rep), RES_USER_UNKNOWN);

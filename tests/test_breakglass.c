@@ -387,7 +387,7 @@ static void log_sink(void *ctx, int prio, const char *msg)
 static result login_always(const char *answer)
 {
     struct config cfg;
-    struct approval_user u = {"frank", "sudo", NULL, "pts/1", NULL, NULL, NULL, NULL};
+    struct approval_user u = {.user = "frank", .service = "sudo", .tty = "pts/1"};
     struct approval_ui ui = {NULL, NULL, ui_secret, NULL, NULL};
     struct logger lg = {log_sink, NULL, false};
     struct approval_env env = {NULL, NULL, &lg, geteuid(), false};

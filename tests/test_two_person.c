@@ -228,8 +228,8 @@ static char *algs[] = {"RS256", NULL};
 static result run2(const struct approver *a, size_t n, struct approval_report *rep)
 {
     struct config c;
-    struct approval_user u = {"alice", "sudo", NULL, "pts/1", NULL, "apt upgrade", "root", "apt upgrade", a, n};
-    struct approval_ui ui = {ui_info, NULL, NULL, NULL};
+    struct approval_user u = {.user = "alice", .service = "sudo", .tty = "pts/1", .command = "apt upgrade", .target = "root", .command_full = "apt upgrade", .approvers = a, .n_approvers = n};
+    struct approval_ui ui = {ui_info, NULL, NULL, NULL, NULL};
     struct approval_env env = {&tr, &clk, NULL, getuid(), false};
 
     config_defaults(&c);
@@ -430,8 +430,8 @@ static void test_poll_any_picks_earliest_and_deadline(void **state)
     (void)state;
     phone("alice", PH_NONE, 0, 3);
     phone("bob", PH_APPROVE, 2, 2);
-    pend[0] = (struct ciba_pending){strdup("req-alice"), 120, 3, 0, 0, 200, 0, ""};
-    pend[1] = (struct ciba_pending){strdup("req-bob"), 120, 2, 0, 0, 200, 0, ""};
+    pend[0] = (struct ciba_pending){.auth_req_id = strdup("req-alice"), .expires_in = 120, .interval = 3, .bc_status = 200, .limit_wait = -1};
+    pend[1] = (struct ciba_pending){.auth_req_id = strdup("req-bob"), .expires_in = 120, .interval = 2, .bc_status = 200, .limit_wait = -1};
     assert_int_equal(ciba_poll_any(&c, pend, active, 2, 100, &which, &t, why, sizeof(why)), RES_OK);
     assert_int_equal(which, 1);
     ciba_tokens_clear(&t);

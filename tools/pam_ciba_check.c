@@ -363,7 +363,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {"show-message", no_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
     };
     const char *path = CONFIG_DEFAULT_PATH;
-    struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
+    struct approval_user u = {.service = "pam_ciba-check"};
     char *mapped = NULL;
     struct logger log = {stderr_log, NULL, false};
     bool login = false, offline = false, messages = false;
