@@ -55,6 +55,8 @@ struct approval_report {
     /* The provider (discovery, JWKS or bc-authorize) could not be reached, or answered
      * 5xx, before it accepted any request: the only failure failmode = "safe" may soften. */
     bool unreachable;
+    /* A bc-authorize request was sent (issue 12: only sent requests count against the limits). */
+    bool request_sent;
 };
 
 /* Whether the binding message goes into a prompt (true) or an info message (false). */

@@ -103,6 +103,11 @@ static const struct key_spec keys[] = {
     ENUM("tls_min_version", tls_min_version, tls_min_names),
     STR("pinned_public_key", pinned_public_key),
     ENUM("failmode", failmode, failmode_names),
+    /* Request limits and lockout (issue 12 item 2). */
+    INT("max_requests", max_requests, 0, 100),
+    INT("request_window", request_window, 1, 86400),
+    INT("max_denials", max_denials, 0, 100),
+    INT("lockout_time", lockout_time, 1, 86400),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -133,6 +138,10 @@ void config_defaults(struct config *cfg)
     cfg->discovery = -1;
     cfg->cache_ttl = 3600;
     cfg->clock_skew = 60;
+    cfg->max_requests = 5;
+    cfg->request_window = 600;
+    cfg->max_denials = 3;
+    cfg->lockout_time = 900;
 }
 
 static void free_list(char **list)

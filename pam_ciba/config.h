@@ -91,6 +91,11 @@ struct config {
     char *pinned_public_key;      /* CURLOPT_PINNEDPUBLICKEY syntax */
     char *pin_hashes;             /* what libcurl gets: pinned_public_key's hashes, or the key file's hash */
     int failmode;                 /* enum failmode */
+    /* Request limits and lockout (issue 12 item 2), shared by every process on the host. */
+    int max_requests;             /* unapproved requests per user and per source per window; 0 = off */
+    int request_window;           /* seconds */
+    int max_denials;              /* denials in a row before a lockout; 0 = off */
+    int lockout_time;             /* seconds */
 };
 
 /* Load and validate path. Every file it names (and path itself) is opened through

@@ -71,6 +71,10 @@ static int to_pam(result r, int failmode, const struct approval_report *rep)
     case RES_INVALID_TOKEN:
     case RES_PROTOCOL:
     case RES_REJECTED:
+    /* Request limits: like pam_faillock, an authentication failure. */
+    case RES_LOCKED_OUT:
+    case RES_RATE_LIMITED:
+    case RES_PENDING_EXISTS:
         return PAM_AUTH_ERR;
     }
     return PAM_AUTH_ERR;

@@ -18,6 +18,9 @@ const char *result_name(result r)
     case RES_INTERRUPTED: return "interrupted";
     case RES_INTERNAL: return "internal_error";
     case RES_IGNORE: return "ignored";
+    case RES_LOCKED_OUT: return "locked_out";
+    case RES_RATE_LIMITED: return "rate_limited";
+    case RES_PENDING_EXISTS: return "pending_exists";
     }
     return "unknown";
 }

@@ -16,7 +16,11 @@ typedef enum {
     RES_CONV,           /* the conversation with the user failed */
     RES_INTERRUPTED,    /* the wait was cancelled */
     RES_INTERNAL,       /* out of memory or another local failure */
-    RES_IGNORE          /* the policy does not apply to this login (PAM_IGNORE) */
+    RES_IGNORE,         /* the policy does not apply to this login (PAM_IGNORE) */
+    /* Request limits (issue 12 item 2): no request was sent. */
+    RES_LOCKED_OUT,     /* max_denials denials in a row: lockout_time not over */
+    RES_RATE_LIMITED,   /* max_requests unapproved requests in request_window (user or source) */
+    RES_PENDING_EXISTS  /* another request for this user is still waiting */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */
