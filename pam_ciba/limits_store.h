@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "limits.h"
+#include "limits_record.h"
 #include "result.h"
 
 /* Counter files live in <dir>/limits (0700), one per user ("u-" + 64 hex) and one per

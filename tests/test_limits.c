@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "limits_record.h"
 #include "limits_store.h"
 
 #define S 1000LL /* one second in ms */

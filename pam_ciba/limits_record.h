@@ -1,6 +1,6 @@
 /* Request limits: one counter record per user or per source, and the decisions over it (pure, no files). */
-#ifndef PAM_CIBA_LIMITS_H
-#define PAM_CIBA_LIMITS_H
+#ifndef PAM_CIBA_LIMITS_RECORD_H
+#define PAM_CIBA_LIMITS_RECORD_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* Request limits over one record: the window, the pending rule, the denial streak and lockout, the text form. */
-#include "limits.h"
+#include "limits_record.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -270,14 +270,18 @@ enum limits_verdict limits_decide(const struct limits_record *rec, const struct 
     } else if (c->max_requests > 0 && rec->kind == LIMITS_USER && pending > 0) {
         v = LIMITS_PENDING_EXISTS;
     } else if (c->max_requests > 0 && n >= (size_t)c->max_requests) {
-        /* It frees up when enough of the oldest have left the window; a pending one
-         * leaves no earlier than its start plus the window either. */
-        long long oldest = LLONG_MAX;
-        for (size_t i = 0; i < rec->n; i++)
-            if (rec->e[i].start_ms < oldest)
-                oldest = rec->e[i].start_ms;
+        /* It frees up when the first entry leaves: an ended one at its start plus the
+         * window, a pending one not before its login is over either. */
+        long long first = LLONG_MAX;
+        for (size_t i = 0; i < rec->n; i++) {
+            long long leaves = rec->e[i].start_ms + c->window_ms;
+            if (rec->e[i].until_ms > leaves)
+                leaves = rec->e[i].until_ms;
+            if (leaves < first)
+                first = leaves;
+        }
         v = LIMITS_TOO_MANY;
-        until = oldest == LLONG_MAX ? now_ms : oldest + c->window_ms;
+        until = first == LLONG_MAX || first <= now_ms ? now_ms + 1 : first;
     }
     if (until_ms)
         *until_ms = until;
