@@ -32,8 +32,13 @@ static result limits_reserve(const struct config *cfg, const struct limits_conf 
         return r;
     }
     if (r != RES_LOCKED_OUT && r != RES_RATE_LIMITED && r != RES_PENDING_EXISTS) {
-        /* Unsafe or tampered counters: fail closed, and say what to do. */
-        snprintf(rep->reason, sizeof(rep->reason), "%.200s; root can remove it: pam_ciba-check --clear-lockout USER (or --clear-source)", why);
+        /* Unsafe or tampered counters, or no descriptors for them: fail closed, and say
+         * what to do about a refused file. */
+        if (r == RES_CONFIG && strstr(why, "(refused)"))
+            snprintf(rep->reason, sizeof(rep->reason),
+                     "%.200s; root can remove it: pam_ciba-check --clear-lockout USER (or --clear-source)", why);
+        else
+            snprintf(rep->reason, sizeof(rep->reason), "%.250s", why);
         return r;
     }
     log_escape(u->user, safe_user, sizeof(safe_user));

@@ -119,6 +119,16 @@ void limits_block_message(const struct limits_block *blk, const char *user, cons
     }
 }
 
+/* Out of descriptors or memory (a caller's RLIMIT_NOFILE): a local failure, never
+ * "unsafe files", so it reads the way approval_run says it. e is the failing call's errno. */
+static result local_failure(result r, int e, char *why, size_t whylen)
+{
+    if (r == RES_OK || (e != EMFILE && e != ENFILE && e != ENOMEM))
+        return r;
+    snprintf(why, whylen, "limits: local resource limit: %s (RLIMIT_NOFILE or memory)", strerror(e));
+    return RES_INTERNAL;
+}
+
 static void boot_id(char *out, size_t len)
 {
     int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
@@ -163,18 +173,26 @@ static result where_open(const struct limits_store *s, bool create, struct where
         snprintf(why, whylen, "limits: runtime directory path too long");
         return RES_CONFIG;
     }
+    int e = 0;
+
     r = safe_dir_open(root, s->owner, flags, &rfd, err, sizeof(err));
-    if (r == RES_OK)
+    if (r == RES_OK) {
         r = create ? hostkey_make(rfd, root, s->owner, w->key, err, sizeof(err))
                    : hostkey_read(rfd, root, s->owner, w->key, err, sizeof(err));
-    if (rfd >= 0)
+        e = errno;
         close(rfd);
-    if (r == RES_OK)
+    } else {
+        e = errno;
+    }
+    if (r == RES_OK) {
         r = safe_dir_open(w->path, s->owner, flags, &w->dfd, err, sizeof(err));
-    if (r == RES_CONFIG && !create && errno == ENOENT)
+        e = errno;
+    }
+    if (r == RES_CONFIG && !create && e == ENOENT)
         r = RES_DENIED;
     if (r != RES_OK) {
         snprintf(why, whylen, "limits: %s", err);
+        r = local_failure(r, e, why, whylen);
         where_close(w);
     }
     return r;
@@ -282,15 +300,17 @@ static result lock_record(const struct where *w, uid_t owner, int kind, const ch
         result r = safe_file_openat(w->dfd, w->path, fname, owner, SAFE_SECRET | SAFE_BINARY, fd, &st, err,
                                     sizeof(err));
         if (r != RES_OK) {
-            if (errno != ENOENT) {
+            int e = errno;
+            if (e != ENOENT) {
                 refused_file(kind, why, whylen);
-                return RES_CONFIG;
+                return local_failure(RES_CONFIG, e, why, whylen);
             }
             limits_record_init(rec, kind, name, w->boot);
             r = save(w, fname, rec, true);
+            e = errno;
             if (r != RES_OK && r != RES_DENIED) {
                 snprintf(why, whylen, "limits: cannot create a counter file");
-                return r;
+                return local_failure(r, e, why, whylen);
             }
             continue; /* created (or another login did): open it */
         }
@@ -472,7 +492,9 @@ result limits_begin(const struct limits_store *s, const struct limits_conf *c, c
     if (r == RES_OK)
         r = save(&w, uname, urec, false);
     if (r != RES_OK) {
+        int e = errno;
         snprintf(why, whylen, "limits: cannot write the counters");
+        r = local_failure(r, e, why, whylen);
         goto out;
     }
     t->active = true;
@@ -502,8 +524,11 @@ static result update(const struct where *w, uid_t owner, int kind, const char *n
     limits_prune(rec, c, now_ms);
     fn(rec, arg);
     r = save(w, fname, rec, false);
-    if (r != RES_OK)
+    if (r != RES_OK) {
+        int e = errno;
         snprintf(why, whylen, "limits: cannot write the counters");
+        r = local_failure(r, e, why, whylen);
+    }
     close(fd);
     return r;
 }
