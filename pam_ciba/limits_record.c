@@ -88,7 +88,7 @@ size_t limits_format(const struct limits_record *rec, char *out, size_t len)
     for (size_t i = 0; i < rec->n; i++) {
         char id[17];
         const struct limits_entry *e = &rec->e[i];
-        if (!ms_ok(e->start_ms) || !ms_ok(e->until_ms))
+        if (!ms_ok(e->start_ms) || !ms_ok(e->until_ms) || e->pstart > (unsigned long long)MS_MAX)
             return 0;
         for (int k = 0; k < 16; k++)
             id[k] = hex[(e->id >> (60 - 4 * k)) & 15];
@@ -97,6 +97,8 @@ size_t limits_format(const struct limits_record *rec, char *out, size_t len)
         put(&o, id, 16);
         put_num(&o, " ", e->start_ms);
         put_num(&o, " ", e->until_ms);
+        put_num(&o, " ", (long long)e->pid);
+        put_num(&o, " ", (long long)e->pstart);
         put(&o, "\n", 1);
     }
     return o.ok ? (size_t)(o.p - out) : 0;
@@ -200,6 +202,10 @@ result limits_parse(const char *text, size_t len, struct limits_record *rec)
         e->start_ms = get_num(&c, MS_MAX);
         expect(&c, " ");
         e->until_ms = get_num(&c, MS_MAX);
+        expect(&c, " ");
+        e->pid = (uint32_t)get_num(&c, UINT32_MAX);
+        expect(&c, " ");
+        e->pstart = (unsigned long long)get_num(&c, MS_MAX);
         expect(&c, "\n");
         for (size_t i = 0; c.ok && i < rec->n; i++)
             if (rec->e[i].id == e->id)
@@ -292,7 +298,7 @@ bool limits_add(struct limits_record *rec, uint64_t id, long long now_ms, long l
 {
     if (rec->n >= LIMITS_ENTRIES_MAX)
         return false;
-    rec->e[rec->n++] = (struct limits_entry){id, now_ms, until_ms > now_ms ? until_ms : now_ms + 1};
+    rec->e[rec->n++] = (struct limits_entry){id, now_ms, until_ms > now_ms ? until_ms : now_ms + 1, 0, 0};
     return true;
 }
 

@@ -22,6 +22,11 @@ struct limits_entry {
     uint64_t id;        /* random, names the login that owns it */
     long long start_ms; /* when the request was reserved */
     long long until_ms; /* > 0: pending until then at the latest; 0: ended without approval */
+    /* The process that waits for it (pid and its start time in clock ticks; 0 0: not
+     * known): a pending entry whose process is gone (sshd killed it when the client
+     * hung up) counts as failed at once instead of blocking the user until until_ms. */
+    uint32_t pid;
+    unsigned long long pstart;
 };
 
 /* A record: whose counters (kind, name), the boot they belong to (the clock is
@@ -67,7 +72,7 @@ void limits_record_init(struct limits_record *rec, int kind, const char *name, c
 
 /* The record's text without its MAC line (the line is "mac <64 hex>\n", 69 bytes):
  *   pam_ciba limits v1\n kind user|source\n name LEN:BYTES\n boot LEN:BYTES\n
- *   streak N\n locked MS\n then per entry: entry <16 hex id> START UNTIL\n
+ *   streak N\n locked MS\n then per entry: entry <16 hex id> START UNTIL PID PSTART\n
  * Returns its length, or 0 if it does not fit in len or the record is invalid. */
 size_t limits_format(const struct limits_record *rec, char *out, size_t len);
 

@@ -119,6 +119,47 @@ void limits_block_message(const struct limits_block *blk, const char *user, cons
     }
 }
 
+/* The start time (clock ticks since boot, field 22 of /proc/PID/stat) of pid; 0 when it
+ * cannot be read (no such process, or one this PID namespace cannot see). */
+static unsigned long long process_start(const char *pid)
+{
+    char path[64], stat[1024], *p;
+    unsigned long long start = 0;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, stat, sizeof(stat) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    stat[n] = '\0';
+    /* Fields count from the last ')': the command name may hold spaces and parens. */
+    p = strrchr(stat, ')');
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (!p || sscanf(p, " %llu", &start) != 1)
+        return 0;
+    return start;
+}
+
+/* Pending entries whose process is gone (or is another process by now) are over: failed. */
+static void drop_dead_owners(struct limits_record *rec)
+{
+    for (size_t i = 0; i < rec->n; i++) {
+        struct limits_entry *e = &rec->e[i];
+        char pid[16];
+        if (e->until_ms == 0 || e->pid == 0)
+            continue;
+        snprintf(pid, sizeof(pid), "%u", e->pid);
+        if (process_start(pid) != e->pstart)
+            e->until_ms = 0;
+    }
+}
+
 /* Out of descriptors or memory (a caller's RLIMIT_NOFILE): a local failure, never
  * "unsafe files", so it reads the way approval_run says it. e is the failing call's errno. */
 static result local_failure(result r, int e, char *why, size_t whylen)
@@ -338,6 +379,8 @@ static result lock_record(const struct where *w, uid_t owner, int kind, const ch
         if (r != RES_OK) {
             close(*fd);
             *fd = -1;
+        } else {
+            drop_dead_owners(rec);
         }
         return r;
     }
@@ -405,8 +448,10 @@ static void sweep(const struct where *w, uid_t owner, const struct limits_conf *
                                  strcmp(expect, de->d_name) == 0;
                 if (authentic && strcmp(rec->boot, w->boot) != 0)
                     limits_record_init(rec, kind, rec->name, w->boot);
-                if (authentic)
+                if (authentic) {
+                    drop_dead_owners(rec);
                     limits_prune(rec, c, now_ms);
+                }
                 if (authentic && rec->n == 0 && rec->streak == 0 && rec->locked_until_ms == 0)
                     unlinkat(w->dfd, de->d_name, 0);
             }
@@ -486,6 +531,14 @@ result limits_begin(const struct limits_store *s, const struct limits_conf *c, c
         snprintf(why, whylen, "limits: counters full");
         r = RES_INTERNAL;
         goto out;
+    }
+    if (c->max_requests > 0) {
+        /* This process waits for the request: if it dies, the entry is over. */
+        unsigned long long start = process_start("self");
+        urec->e[urec->n - 1].pid = start ? (uint32_t)getpid() : 0;
+        urec->e[urec->n - 1].pstart = start;
+        if (sfd >= 0)
+            srec->e[srec->n - 1] = urec->e[urec->n - 1];
     }
     /* The source first: a user entry without a source entry would be the safe side. */
     r = sfd >= 0 ? save(&w, sname, srec, false) : RES_OK;
@@ -649,8 +702,10 @@ result limits_read(const struct limits_store *s, const struct limits_conf *c, in
     r = check_text(&w, fd, &st, kind, name, rec, why, whylen);
     close(fd);
     where_close(&w);
-    if (r == RES_OK)
+    if (r == RES_OK) {
+        drop_dead_owners(rec);
         limits_prune(rec, c, to_ms(now));
+    }
     return r;
 }
 

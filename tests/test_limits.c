@@ -200,7 +200,7 @@ static void round_trip(const struct limits_record *r)
 static void test_text(void **state)
 {
     static const char good[] = "pam_ciba limits v1\nkind user\nname 5:alice\nboot 3:b-1\nstreak 2\nlocked 0\n"
-                               "entry 00000000000000ff 1000 0\nentry 0123456789abcdef 2000 5000\nmac "
+                               "entry 00000000000000ff 1000 0 0 0\nentry 0123456789abcdef 2000 5000 4242 777\nmac "
                                "0000000000000000000000000000000000000000000000000000000000000000\n";
     /* {what the good text holds, what replaces it}: each must fail to parse. */
     static const char *const bad[][2] = {
@@ -211,7 +211,9 @@ static void test_text(void **state)
         {"name 5:alice", "name 6:alice"},
         {"locked 0", "locked -1"},
         {"kind user", "kind other"},
-        {" 2000 5000\n", " 2000 5000 \n"},
+        {" 2000 5000 4242 777\n", " 2000 5000 4242 777 \n"},
+        {" 2000 5000 4242 777\n", " 2000 5000 4242\n"},
+        {" 4242 777", " 4242 0777"},
     };
     static char text[LIMITS_RECORD_MAX * 2];
     (void)state;
@@ -220,6 +222,8 @@ static void test_text(void **state)
     assert_int_equal(rec.n, 2);
     assert_int_equal(rec.e[1].id, 0x0123456789abcdefULL);
     assert_int_equal(rec.e[1].until_ms, 5000);
+    assert_int_equal(rec.e[1].pid, 4242);
+    assert_int_equal(rec.e[1].pstart, 777);
     assert_int_equal(rec.streak, 2);
     round_trip(&rec);
     assert_int_equal(limits_parse(good, strlen(good) - 1, &rec), RES_INVALID_TOKEN);
@@ -237,7 +241,7 @@ static void test_text(void **state)
     round_trip(&rec);
     {
         size_t n = limits_format(&rec, text, sizeof(text));
-        n += (size_t)snprintf(text + n, sizeof(text) - n, "entry 00000000000003e7 1 0\nmac %064d\n", 0);
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "entry 00000000000003e7 1 0 0 0\nmac %064d\n", 0);
         assert_int_equal(limits_parse(text, n, &rec), RES_INVALID_TOKEN);
     }
     /* A name with a newline cannot be written. */
@@ -481,6 +485,39 @@ static void test_store_refuses_tampering(void **state)
     assert_int_equal(begin(&conf, "alice", NULL, 107, &t, &b), RES_CONFIG);
 }
 
+/* A login whose process died (sshd kills it when the client hangs up) leaves no
+ * pending request behind: the next login is not told "already waiting". */
+static void test_store_dead_owner(void **state)
+{
+    struct limits_ticket t;
+    struct limits_block b;
+    int status;
+    pid_t pid;
+    (void)state;
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct limits_ticket ct;
+        struct limits_block cb;
+        _exit(begin(&conf, "alice", NULL, 100, &ct, &cb) == RES_OK ? 0 : 1); /* never ends it */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(begin(&conf, "alice", NULL, 101, &t, &b), RES_OK);
+    /* ... but its request still counts, as a failed one. */
+    {
+        struct limits_record *r = malloc(sizeof(*r));
+        char why[256];
+        size_t pending;
+        assert_int_equal(limits_read(&store, &conf, LIMITS_USER, "alice", 101, r, why, sizeof(why)), RES_OK);
+        assert_int_equal(limits_count(r, &pending), 2);
+        assert_int_equal(pending, 1); /* this process's own, alive */
+        free(r);
+    }
+    assert_int_equal(begin(&conf, "alice", NULL, 102, &t, &b), RES_PENDING_EXISTS);
+}
+
 /* 50 processes at once, each one request that fails: exactly max_requests get through. */
 static void test_store_concurrent(void **state)
 {
@@ -573,6 +610,7 @@ int main(void)
         cmocka_unit_test_setup(test_store_source_limit, setup_each),
         cmocka_unit_test_setup(test_store_lockout, setup_each),
         cmocka_unit_test_setup(test_store_refuses_tampering, setup_each),
+        cmocka_unit_test_setup(test_store_dead_owner, setup_each),
         cmocka_unit_test_setup(test_store_concurrent, setup_each),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -27,7 +27,10 @@ static void reparses(const struct limits_record *r)
     FUZZ_ASSERT(back.n == r->n && back.kind == r->kind && back.streak == r->streak &&
                 back.locked_until_ms == r->locked_until_ms && strcmp(back.name, r->name) == 0 &&
                 strcmp(back.boot, r->boot) == 0);
-    FUZZ_ASSERT(memcmp(back.e, r->e, r->n * sizeof(r->e[0])) == 0);
+    for (size_t i = 0; i < r->n; i++)
+        FUZZ_ASSERT(back.e[i].id == r->e[i].id && back.e[i].start_ms == r->e[i].start_ms &&
+                    back.e[i].until_ms == r->e[i].until_ms && back.e[i].pid == r->e[i].pid &&
+                    back.e[i].pstart == r->e[i].pstart);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

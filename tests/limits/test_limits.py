@@ -208,6 +208,28 @@ def second_login_while_one_is_pending(c):
     c.expect(c.login("alice", conf=False), "PAM_SUCCESS")
 
 
+@test
+def killed_login_leaves_nothing_pending(c):
+    """sshd kills its PAM process when the client hangs up: the request it was waiting for
+    must not block the user's next login ("already waiting") until max_wait has passed."""
+    c.write_conf(**conf(max_wait=60))
+    c.write_service()
+    c.p.scenario.update(phone="none", interval=1)
+    proc = c.spawn("alice")
+    try:
+        deadline = time.monotonic() + 30
+        while not c.p.auth_requests and time.monotonic() < deadline:
+            time.sleep(0.05)  # waiting for the event: the request at the provider
+        check(c.p.auth_requests, "the login never reached the provider")
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    c.p.scenario.update(phone="approve")
+    o = c.login("alice", conf=False)
+    c.expect(o, "PAM_SUCCESS")
+    check(len(c.bc_requests()) == 2, "requests %d" % len(c.bc_requests()))
+
+
 # ---------------------------------------------------------------- per source
 
 @test
