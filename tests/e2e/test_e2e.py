@@ -404,6 +404,28 @@ def sudo_setup(env):
     env.install_service("sudo", "sudo", conf, keep_common_auth=False)
 
 
+def t_ssh_lockout_message(env):
+    """Issue 12: approval alone with max_denials = 1: after one denial the next ssh login
+    sends no request and the client is told that the user is locked out, and until when."""
+    env.install_service("sshd", "sshd.approval", env.write_conf("lockout.conf", max_denials=1, lockout_time=900),
+                        keep_common_auth=False)
+    env.start_sshd("pam_ciba-approval-only.conf")
+    env.reset_provider(interval=1, phone="none")
+    name, binding, _ = ssh_session(env)
+    env.provider.deny()
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name)
+    check("REMOTE-RAN" not in screen and code == 255, "denied login got in (status %s):\n%s" % (code, screen))
+    name = env.tmux.start(env.ssh_command(prompts=1))
+    code, screen = env.tmux.wait_exit(name, timeout=30)
+    SCREEN_LOG.append(("SSH client screen of a locked-out login", screen))
+    check("REMOTE-RAN" not in screen and code == 255, "locked-out login got in (status %s):\n%s" % (code, screen))
+    check(len(env.auth_requests()) == 1, "a locked-out login sent a request: %d" % len(env.auth_requests()))
+    check(re.search(r"too many denied approval requests for %s: no new request is sent until "
+                    r"\d\d:\d\d:\d\d UTC" % USER, screen), "no lockout message on the client:\n" + screen)
+    env.stop_sshd()
+
+
 def t_sudo_approve(env):
     """sudo from the unprivileged user: the message (with the command) is on the terminal
     at once; approve and the command runs as root."""
@@ -576,7 +598,7 @@ def t_check_tool_ctrl_c(env):
 TESTS = [
     t_ssh_approval_only_approve, t_ssh_enter_first_then_approve, t_ssh_deny, t_ssh_no_answer,
     t_ssh_publickey_then_approval, t_ssh_publickey_then_approval_deny, t_ssh_publickey_required_first,
-    t_ssh_password_then_approval, t_ssh_wrong_password_no_request,
+    t_ssh_password_then_approval, t_ssh_wrong_password_no_request, t_ssh_lockout_message,
     t_sudo_approve, t_sudo_forged_command, t_sudo_deny, t_sudo_ctrl_c,
     t_login_approve, t_login_deny,
     t_check_tool_valid, t_check_tool_invalid, t_check_tool_login, t_check_tool_ctrl_c,
