@@ -45,8 +45,15 @@ static result limits_reserve(const struct config *cfg, const struct limits_conf 
     log_escape(t->source, safe_source, sizeof(safe_source));
     limits_block_message(&blk, safe_user, safe_source, now, (long long)time(NULL), msg, sizeof(msg));
     snprintf(rep->reason, sizeof(rep->reason), "%.300s", msg + strlen("pam_ciba: "));
-    if (ui && ui->info)
+    /* sshd (OpenSSH before 10.3) drops a message that comes without a prompt when the
+     * login then fails: there, as for the binding message, it goes into a prompt. */
+    if (ui && ui->prompt_enter && approval_uses_prompt(cfg->prompt, u->service)) {
+        char prompt[sizeof(msg) + 16];
+        snprintf(prompt, sizeof(prompt), "%s Press Enter:", msg);
+        ui->prompt_enter(ui->ctx, prompt);
+    } else if (ui && ui->info) {
         ui->info(ui->ctx, msg);
+    }
     return r;
 }
 

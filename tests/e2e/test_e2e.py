@@ -417,6 +417,9 @@ def t_ssh_lockout_message(env):
     code, screen = env.tmux.wait_exit(name)
     check("REMOTE-RAN" not in screen and code == 255, "denied login got in (status %s):\n%s" % (code, screen))
     name = env.tmux.start(env.ssh_command(prompts=1))
+    # sshd shows PAM messages only with a prompt: the refusal comes as one.
+    env.tmux.wait_for(name, r"no new request is sent until .* Press Enter:")
+    env.tmux.keys(name, "Enter")
     code, screen = env.tmux.wait_exit(name, timeout=30)
     SCREEN_LOG.append(("SSH client screen of a locked-out login", screen))
     check("REMOTE-RAN" not in screen and code == 255, "locked-out login got in (status %s):\n%s" % (code, screen))
