@@ -173,6 +173,7 @@ ca_file = "$tmp/ca/ca.pem";
 binding_message = "%h login %u #%c";
 max_wait = 60;
 cache_dir = "$tmp/cache";
+reuse_dir = "$tmp/run";
 CONF
   chmod 600 "$tmp/pam_ciba.conf"
   echo "auth required $BUILD/pam_ciba/.libs/pam_ciba.so conf=$tmp/pam_ciba.conf" >"$tmp/pam.d/demo"

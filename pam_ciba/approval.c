@@ -465,6 +465,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         } else {
             log_msg(env->log, LOG_DEBUG, "login_hint=%s binding_message=\"%s\"", hint, rep->binding_message);
         }
+        rep->request_sent = true;
         r = ciba_start(&c, &req, &pending, rep->reason, sizeof(rep->reason));
         if (r != RES_OK) {
             rep->unreachable = provider_unreachable(r, pending.bc_status);

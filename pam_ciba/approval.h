@@ -82,6 +82,8 @@ struct approval_report {
     char approver[256];     /* who approved when not the user (two-person approval), or "" */
     /* Two-person approval: how many bc-authorize requests were sent. */
     int requests_sent;
+    /* A bc-authorize request was sent (issue 12: only sent requests count against the limits). */
+    bool request_sent;
 };
 
 /* Whether the binding message goes into a prompt (true) or an info message (false). */

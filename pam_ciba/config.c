@@ -129,6 +129,11 @@ static const struct key_spec keys[] = {
     LIST("two_person_services", two_person_services),
     LIST("approvers", approvers),
     STR("approver_binding_message", approver_binding_message),
+    /* Request limits and lockout (issue 12 item 2). */
+    INT("max_requests", max_requests, 0, 100),
+    INT("request_window", request_window, 1, 86400),
+    INT("max_denials", max_denials, 0, 100),
+    INT("lockout_time", lockout_time, 1, 86400),
 };
 
 /* JWS algorithms the module can verify; "none" and unknown names are refused. */
@@ -161,6 +166,10 @@ void config_defaults(struct config *cfg)
     cfg->clock_skew = 60;
     cfg->binding_message_profile = BINDING_PRESET_AUTH0;
     binding_profile_preset(BINDING_PRESET_AUTH0, &cfg->binding_limits);
+    cfg->max_requests = 5;
+    cfg->request_window = 600;
+    cfg->max_denials = 3;
+    cfg->lockout_time = 900;
 }
 
 static void free_list(char **list)

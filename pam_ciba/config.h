@@ -119,6 +119,11 @@ struct config {
     char **two_person_services;   /* PAM services that always need two-person approval */
     char **approvers;             /* "unixuser" (mapped like a user) or "sub:SUBJECT" */
     char *approver_binding_message; /* template of the approvers' binding message */
+    /* Request limits and lockout (issue 12 item 2), shared by every process on the host. */
+    int max_requests;             /* unapproved requests per user and per source per window; 0 = off */
+    int request_window;           /* seconds */
+    int max_denials;              /* denials in a row before a lockout; 0 = off */
+    int lockout_time;             /* seconds */
 };
 
 #define APPROVER_BINDING_MESSAGE_DEFAULT "%u on %h: %C #%c"

@@ -1,11 +1,62 @@
 /* Runs policy, then subject mapping, then reuse, then the approval itself; logs reuse. */
 #include "gate.h"
 #include "two_person.h"
+#include "limits_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
+
+/* The request limits from the config, in milliseconds; NULL when they are all off. */
+static const struct limits_conf *limits_of(const struct config *cfg, struct limits_conf *lc)
+{
+    *lc = (struct limits_conf){cfg->max_requests, (long long)cfg->request_window * 1000, cfg->max_denials,
+                               (long long)cfg->lockout_time * 1000};
+    return cfg->max_requests > 0 || cfg->max_denials > 0 ? lc : NULL;
+}
+
+/* Reserve a request under the limits; when refused, tell the user why and until when. */
+static result limits_reserve(const struct config *cfg, const struct limits_conf *lc, const struct limits_store *ls,
+                             const struct approval_user *u, const struct approval_ui *ui,
+                             const struct approval_env *env, double now, struct limits_ticket *t,
+                             struct approval_report *rep)
+{
+    struct limits_block blk;
+    char why[256], safe_user[128], safe_source[128], msg[400];
+    result r = limits_begin(ls, lc, u->user, u->rhost, now, (double)cfg->max_wait + cfg->request_timeout + 5, t,
+                            &blk, why, sizeof(why));
+
+    if (r == RES_OK) {
+        log_msg(env->log, LOG_DEBUG, "%s", why);
+        return r;
+    }
+    if (r != RES_LOCKED_OUT && r != RES_RATE_LIMITED && r != RES_PENDING_EXISTS) {
+        /* Unsafe or tampered counters, or no descriptors for them: fail closed, and say
+         * what to do about a refused file. */
+        if (r == RES_CONFIG && strstr(why, "(refused)"))
+            snprintf(rep->reason, sizeof(rep->reason),
+                     "%.200s; root can remove it: pam_ciba-check --clear-lockout USER (or --clear-source)", why);
+        else
+            snprintf(rep->reason, sizeof(rep->reason), "%.250s", why);
+        return r;
+    }
+    log_escape(u->user, safe_user, sizeof(safe_user));
+    log_escape(t->source, safe_source, sizeof(safe_source));
+    limits_block_message(&blk, safe_user, safe_source, now, (long long)time(NULL), msg, sizeof(msg));
+    snprintf(rep->reason, sizeof(rep->reason), "%.300s", msg + strlen("pam_ciba: "));
+    /* sshd (OpenSSH before 10.3) drops a message that comes without a prompt when the
+     * login then fails: there, as for the binding message, it goes into a prompt. */
+    if (ui && ui->prompt_enter && approval_uses_prompt(cfg->prompt, u->service)) {
+        char prompt[sizeof(msg) + 16];
+        snprintf(prompt, sizeof(prompt), "%s Press Enter:", msg);
+        ui->prompt_enter(ui->ctx, prompt);
+    } else if (ui && ui->info) {
+        ui->info(ui->ctx, msg);
+    }
+    return r;
+}
 
 /* The configured approvers, each with a subject template (or a literal "sub:" subject).
  * An approver the subject map does not know is left out (logged). */
@@ -51,6 +102,10 @@ result gate_run(const struct config *cfg, const struct policy_facts *facts, cons
     double (*now)(void) = g->now ? g->now : reuse_now;
     struct reuse_store store = {cfg->reuse_dir, g->trusted_uid};
     struct reuse_identity id;
+    struct limits_store lstore = {cfg->reuse_dir, g->trusted_uid};
+    struct limits_conf lconf;
+    const struct limits_conf *lc = limits_of(cfg, &lconf);
+    struct limits_ticket ticket = {0};
     double age = 0;
     unsigned differs = 0;
     enum command_action action = CMD_APPROVE;
@@ -131,9 +186,26 @@ result gate_run(const struct config *cfg, const struct policy_facts *facts, cons
             log_msg(env->log, LOG_DEBUG, "no approval reuse: differs in %s",
                     reuse_field_names(differs, fields, sizeof(fields)));
     }
+    /* Only logins that would send a request reach the limits: a reused approval sends none. */
+    if (lc) {
+        r = limits_reserve(cfg, lc, &lstore, u, ui, env, now(), &ticket, rep);
+        if (r != RES_OK) {
+            free(tmpl);
+            return r;
+        }
+    }
     {
         struct breakglass_env bg = {g->trusted_uid, NULL, NULL, NULL};
         r = breakglass_login(cfg, &mapped, ui, env, g->breakglass ? g->breakglass : &bg, rep);
+    }
+    if (ticket.active) {
+        result lr = limits_end(&lstore, lc, &ticket, limits_end_of(r, rep->request_sent), now(), why, sizeof(why));
+        log_msg(env->log, lr == RES_OK ? LOG_DEBUG : LOG_WARNING, "%s", why);
+        /* Counters that cannot be kept fail the login, as at the start. */
+        if (lr != RES_OK && r == RES_OK) {
+            snprintf(rep->reason, sizeof(rep->reason), "%s", why);
+            r = lr;
+        }
     }
     if (r == RES_OK && cfg->reuse_window > 0) {
         result rr = reuse_record(&store, &id, cfg->reuse_window, now(), why, sizeof(why));

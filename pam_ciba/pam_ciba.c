@@ -86,6 +86,10 @@ static int to_pam(result r, int failmode, const struct approval_report *rep)
     case RES_INVALID_TOKEN:
     case RES_PROTOCOL:
     case RES_REJECTED:
+    /* Request limits: like pam_faillock, an authentication failure. */
+    case RES_LOCKED_OUT:
+    case RES_RATE_LIMITED:
+    case RES_PENDING_EXISTS:
     case RES_WRONG_CODE:
         return PAM_AUTH_ERR;
     }
@@ -392,8 +396,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
         /* PAM_SILENT does not count: the message is shown anyway (see ui_info). */
         struct policy_facts facts = {user, service, rhost, tty, NULL, 0, have_conv(pamh)};
         char **groups = NULL, session[REUSE_SESSION_MAX];
-        /* LOCKOUT HOOK: the push-fatigue lockout (limits) counts wrong break-glass codes
-         * by setting on_wrong and hook_ctx here (see breakglass_login.h). */
+        /* Wrong break-glass codes count toward the request limits' lockout in gate.c
+         * (limits_end_of: a denial), so no hook is needed here. */
         struct breakglass_env breakglass = {.owner = 0, .on_wrong = NULL, .hook_ctx = NULL, .now = NULL};
         struct gate_env gate = {.maps = &map_cache, .trusted_uid = 0, .breakglass = &breakglass};
         struct command_facts rule_facts;

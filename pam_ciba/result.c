@@ -25,6 +25,9 @@ const char *result_name(result r)
     case RES_AUTH_STRENGTH: return "auth_strength";
     case RES_NO_COMMAND: return "no_command";
     case RES_NO_APPROVER: return "no_approver";
+    case RES_LOCKED_OUT: return "locked_out";
+    case RES_RATE_LIMITED: return "rate_limited";
+    case RES_PENDING_EXISTS: return "pending_exists";
     }
     return "unknown";
 }

@@ -24,7 +24,11 @@ typedef enum {
     RES_PROVIDER_LIMIT, /* the provider limits requests (429, too_many_requests): wait, do not retry */
     RES_AUTH_STRENGTH,  /* approved, but the ID token's acr/amr is not what require_acr/require_amr ask */
     RES_NO_COMMAND,     /* sudo -v, or -l without a command: no request is ever sent (issue 13) */
-    RES_NO_APPROVER     /* two-person approval without an approver other than the requester */
+    RES_NO_APPROVER,    /* two-person approval without an approver other than the requester */
+    /* Request limits (issue 12 item 2): no request was sent. */
+    RES_LOCKED_OUT,     /* max_denials denials in a row: lockout_time not over */
+    RES_RATE_LIMITED,   /* max_requests unapproved requests in request_window (user or source) */
+    RES_PENDING_EXISTS  /* another request for this user is still waiting */
 } result;
 
 /* A short stable word for logs: "approved", "denied", ... */

@@ -1,5 +1,6 @@
 /* Reuse records: HMAC-SHA256 under a root-only random key, bound to caller, target, service, tty, session. */
 #include "reuse.h"
+#include "hostkey.h"
 #include "safe_file.h"
 #include "wipe.h"
 
@@ -19,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KEY_NAME "key"
 #define NAME_HEX 64
 /* v1 records (no caller, no scope) fail to parse and are removed. */
 #define MAGIC "pam_ciba reuse v2"
@@ -317,40 +317,12 @@ const char *reuse_field_names(unsigned mask, char *out, size_t len)
     return out;
 }
 
-static bool hmac(const unsigned char *key, const char *label, const char *data, size_t len, unsigned char out[32])
-{
-    bool ok = false;
-    EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = m ? EVP_MAC_CTX_new(m) : NULL;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_END};
-    size_t olen = 0;
-
-    /* The label (with its NUL) keeps a record's MAC and its file name apart. */
-    if (ctx && EVP_MAC_init(ctx, key, REUSE_KEY_LEN, params) == 1 &&
-        EVP_MAC_update(ctx, (const unsigned char *)label, strlen(label) + 1) == 1 &&
-        EVP_MAC_update(ctx, (const unsigned char *)data, len) == 1)
-        ok = EVP_MAC_final(ctx, out, &olen, 32) == 1 && olen == 32;
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(m);
-    return ok;
-}
-
 int reuse_verify(const unsigned char key[REUSE_KEY_LEN], const char *text, const struct reuse_record *rec)
 {
     unsigned char want[32];
-    bool ok = hmac(key, "record", text, rec->body_len, want) && CRYPTO_memcmp(want, rec->mac, 32) == 0;
+    bool ok = hostkey_hmac(key, "record", text, rec->body_len, want) && CRYPTO_memcmp(want, rec->mac, 32) == 0;
     explicit_bzero(want, sizeof(want));
     return ok;
-}
-
-static void to_hex(const unsigned char *b, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 /* Open dir (creating it when asked) and insist it is a real directory owned by the
@@ -383,72 +355,17 @@ static int open_owned(int dfd, const char *name, const struct reuse_store *s, st
     return fd;
 }
 
-static result read_key(int dfd, const struct reuse_store *s, unsigned char *key, char *why, size_t whylen)
-{
-    struct stat st;
-    bool unsafe;
-    int fd = open_owned(dfd, KEY_NAME, s, &st, &unsafe);
-    ssize_t n;
-
-    if (fd < 0) {
-        snprintf(why, whylen, unsafe ? "the reuse key is not a root-only regular file" : "no reuse key yet");
-        return unsafe ? RES_CONFIG : RES_DENIED;
-    }
-    n = st.st_size == REUSE_KEY_LEN ? read(fd, key, REUSE_KEY_LEN) : -1;
-    close(fd);
-    if (n != REUSE_KEY_LEN) {
-        snprintf(why, whylen, "the reuse key has the wrong size");
-        return RES_CONFIG;
-    }
-    return RES_OK;
-}
-
-/* Create the key with a temporary name, then link it into place: concurrent logins agree
- * on one key and nobody ever reads a half-written one. */
-static result make_key(int dfd, const struct reuse_store *s, unsigned char *key, char *why, size_t whylen)
-{
-    char tmp[64];
-    unsigned char rnd[8];
-    int fd;
-    result r;
-
-    r = read_key(dfd, s, key, why, whylen);
-    if (r != RES_DENIED)
-        return r;
-    if (RAND_bytes(key, REUSE_KEY_LEN) != 1 || RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        snprintf(why, whylen, "no random bytes for the reuse key");
-        return RES_INTERNAL;
-    }
-    memcpy(tmp, "tmp.", 4);
-    to_hex(rnd, sizeof(rnd), tmp + 4);
-    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(why, whylen, "cannot create the reuse key: %s", strerror(errno));
-        return RES_CONFIG;
-    }
-    r = write(fd, key, REUSE_KEY_LEN) == REUSE_KEY_LEN && fsync(fd) == 0 ? RES_OK : RES_CONFIG;
-    close(fd);
-    if (r == RES_OK && linkat(dfd, tmp, dfd, KEY_NAME, 0) != 0)
-        r = errno == EEXIST ? RES_DENIED : RES_CONFIG;
-    unlinkat(dfd, tmp, 0);
-    if (r == RES_DENIED) /* another login won the race: use its key */
-        return read_key(dfd, s, key, why, whylen);
-    if (r != RES_OK)
-        snprintf(why, whylen, "cannot write the reuse key");
-    return r;
-}
-
 /* The file name: an HMAC of the identity, so a login finds exactly its own record. */
 static bool record_name(const unsigned char *key, const struct reuse_identity *id, char *name)
 {
     char *text = malloc(REUSE_RECORD_MAX);
     unsigned char h[32];
     size_t n = text ? reuse_format(id, 0, text, REUSE_RECORD_MAX) : 0;
-    bool ok = n > 0 && hmac(key, "name", text, n, h);
+    bool ok = n > 0 && hostkey_hmac(key, "name", text, n, h);
 
     free(text);
     if (ok)
-        to_hex(h, sizeof(h), name);
+        hostkey_hex(h, sizeof(h), name);
     return ok;
 }
 
@@ -545,7 +462,7 @@ result reuse_check(const struct reuse_store *s, const struct reuse_identity *id,
     }
     r = open_dir(s, false, &dfd, why, whylen);
     if (r == RES_OK)
-        r = read_key(dfd, s, key, why, whylen);
+        r = hostkey_read(dfd, s->dir ? s->dir : REUSE_DEFAULT_DIR, s->owner, key, why, whylen);
     if (r != RES_OK)
         goto out;
     text = malloc(REUSE_RECORD_MAX);
@@ -659,24 +576,24 @@ result reuse_record(const struct reuse_store *s, const struct reuse_identity *id
     }
     r = open_dir(s, true, &dfd, why, whylen);
     if (r == RES_OK)
-        r = make_key(dfd, s, key, why, whylen);
+        r = hostkey_make(dfd, s->dir ? s->dir : REUSE_DEFAULT_DIR, s->owner, key, why, whylen);
     if (r != RES_OK)
         goto out;
     text = malloc(REUSE_RECORD_MAX);
     if (text)
         len = reuse_format(id, ms, text, REUSE_RECORD_MAX - 70);
-    if (len == 0 || !record_name(key, id, name) || !hmac(key, "record", text, len, m) ||
+    if (len == 0 || !record_name(key, id, name) || !hostkey_hmac(key, "record", text, len, m) ||
         RAND_bytes(rnd, sizeof(rnd)) != 1) {
         snprintf(why, whylen, "cannot make a record");
         r = RES_INTERNAL;
         goto out;
     }
     memcpy(text + len, "mac ", 4);
-    to_hex(m, sizeof(m), text + len + 4);
+    hostkey_hex(m, sizeof(m), text + len + 4);
     memcpy(text + len + 68, "\n", 2);
     len += 69;
     memcpy(tmp, "tmp.", 4);
-    to_hex(rnd, sizeof(rnd), tmp + 4);
+    hostkey_hex(rnd, sizeof(rnd), tmp + 4);
     fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(why, whylen, "cannot create a record: %s", strerror(errno));

@@ -7,7 +7,7 @@
 #include "result.h"
 
 #define REUSE_DEFAULT_DIR "/run/pam_ciba"
-#define REUSE_KEY_LEN 32
+#define REUSE_KEY_LEN 32 /* HOSTKEY_LEN: the runtime directory's key (hostkey.h) */
 #define REUSE_SESSION_MAX 128
 /* The kernel's "no login uid" in /proc/self/loginuid: a value of its own, not a wildcard. */
 #define REUSE_LOGINUID_UNSET 4294967295u

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "http.h"
 #include "jwks.h"
+#include "limits_store.h"
 #include "login_hint.h"
 #include "logger.h"
 #include "provider.h"
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 /* sshd's default LoginGraceTime: an approval over SSH must finish inside it. */
@@ -45,6 +47,9 @@ static void usage(FILE *f)
             "                      [--rhost HOST] [--tty TTY] [--command CMD] [--debug] USER\n"
             "       pam_ciba-check [--config PATH] --show-message [--service NAME] [--rhost HOST]\n"
             "                      [--tty TTY] [--command CMD] USER...\n"
+            "       pam_ciba-check [--config PATH] --show-limits [--rhost HOST] USER\n"
+            "       pam_ciba-check [--config PATH] --clear-lockout USER\n"
+            "       pam_ciba-check [--config PATH] --clear-source HOST\n"
             "\n"
             "Validates the configuration (default " CONFIG_DEFAULT_PATH "), resolves the endpoints\n"
             "and signing keys (discovery and JWKS; --offline: only what the file says), and prints\n"
@@ -53,6 +58,9 @@ static void usage(FILE *f)
             "the policy keys groups, services and exemptions are not applied). With --show-message,\n"
             "prints only the binding message each USER would get, fitted to the provider's limits\n"
             "(binding_message_profile), without contacting the provider.\n"
+            "--show-limits prints USER's request counters (and HOST's with --rhost); --clear-lockout\n"
+            "removes USER's counters (lockout, denial streak, request counts), --clear-source\n"
+            "HOST's (root only).\n"
             "Exit status: 0 valid (and approved with --login), 1 not approved, 2 invalid config\n"
             "or usage.\n");
 }
@@ -347,6 +355,73 @@ static bool show(const char *path, const struct config *cfg, const struct approv
 }
 
 /* One line per configuration error, as an admin fixes them: file:line first. */
+enum limits_mode { LIMITS_NONE, LIMITS_SHOW, LIMITS_CLEAR_USER, LIMITS_CLEAR_SOURCE };
+
+/* One counter record, as the module would see it now. */
+static int show_record(const struct limits_store *st, const struct limits_conf *lc, int kind, const char *name,
+                       const char *label)
+{
+    struct limits_record *rec = malloc(sizeof(*rec));
+    char why[512], safe[300];
+    double now = limits_now();
+    long long now_ms = (long long)(now * 1000.0), until = 0;
+    size_t pending = 0;
+    int rc = 0;
+    result r;
+
+    if (!rec)
+        return 1;
+    log_escape(name, safe, sizeof(safe));
+    r = limits_read(st, lc, kind, name, now, rec, why, sizeof(why));
+    if (r == RES_DENIED) {
+        printf("%-20s %s: no counters\n", label, safe);
+    } else if (r != RES_OK) {
+        printf("%-20s %s: REFUSED: %s (logins fail until it is cleared)\n", label, safe, why);
+        rc = 1;
+    } else {
+        enum limits_verdict v = limits_decide(rec, lc, now_ms, &until);
+        size_t n = limits_count(rec, &pending);
+        printf("%-20s %s: %zu unapproved request%s in the last %lld s (%zu pending), max_requests %d\n", label, safe,
+               n, n == 1 ? "" : "s", lc->window_ms / 1000, pending, lc->max_requests);
+        if (kind == LIMITS_USER)
+            printf("%-20s denials in a row: %u of %d\n", "", rec->streak, lc->max_denials);
+        printf("%-20s next request: %s", "", v == LIMITS_GO ? "allowed" : limits_verdict_name(v));
+        if (until > now_ms)
+            printf(" for %lld s more", (until - now_ms + 999) / 1000);
+        printf("\n");
+    }
+    free(rec);
+    return rc;
+}
+
+static int limits_tool(enum limits_mode mode, const struct config *cfg, const char *name, const char *rhost)
+{
+    struct limits_store st = {cfg->reuse_dir, 0};
+    struct limits_conf lc = {cfg->max_requests, (long long)cfg->request_window * 1000, cfg->max_denials,
+                             (long long)cfg->lockout_time * 1000};
+    char why[512], key[LIMITS_NAME_MAX + 1];
+    result r;
+    int rc;
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "pam_ciba-check: the request counters are root-only: run as root\n");
+        return 2;
+    }
+    if (mode == LIMITS_SHOW) {
+        rc = show_record(&st, &lc, LIMITS_USER, name, "user:");
+        limits_source_key(rhost, key, sizeof(key));
+        if (key[0])
+            rc |= show_record(&st, &lc, LIMITS_SOURCE, key, "source:");
+        return rc;
+    }
+    if (mode == LIMITS_CLEAR_SOURCE)
+        limits_source_key(name, key, sizeof(key));
+    r = limits_clear(&st, mode == LIMITS_CLEAR_USER ? LIMITS_USER : LIMITS_SOURCE,
+                     mode == LIMITS_CLEAR_USER ? name : key, why, sizeof(why));
+    printf("%s\n", why);
+    return r == RES_OK ? 0 : 1;
+}
+
 static void print_config_error(void *ctx, const char *msg)
 {
     ++*(int *)ctx;
@@ -360,6 +435,8 @@ int main(int argc, char **argv)
         {"service", required_argument, NULL, 's'}, {"rhost", required_argument, NULL, 'r'},
         {"tty", required_argument, NULL, 't'}, {"command", required_argument, NULL, 'C'},
         {"debug", no_argument, NULL, 'd'}, {"offline", no_argument, NULL, 'o'},
+        {"show-limits", no_argument, NULL, 'S'}, {"clear-lockout", no_argument, NULL, 'L'},
+        {"clear-source", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'}, {"show-message", no_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
     };
     const char *path = CONFIG_DEFAULT_PATH;
@@ -370,6 +447,7 @@ int main(int argc, char **argv)
     struct config cfg;
     char err[1024];
     int opt, rc, n_errors = 0;
+    enum limits_mode lmode = LIMITS_NONE;
 
     while ((opt = getopt_long(argc, argv, "c:ls:r:t:C:dohm", opts, NULL)) != -1) {
         switch (opt) {
@@ -381,12 +459,16 @@ int main(int argc, char **argv)
         case 'C': u.command = u.command_full = optarg; break;
         case 'd': log.debug = true; break;
         case 'o': offline = true; break;
+        case 'S': lmode = LIMITS_SHOW; break;
+        case 'L': lmode = LIMITS_CLEAR_USER; break;
+        case 'R': lmode = LIMITS_CLEAR_SOURCE; break;
         case 'h': usage(stdout); return 0;
         case 'm': messages = true; break;
         default: usage(stderr); return 2;
         }
     }
-    if (messages ? optind >= argc || login : optind != argc - 1) {
+    if (messages ? (optind >= argc || login || lmode != LIMITS_NONE)
+                 : (optind != argc - 1 || (lmode != LIMITS_NONE && login))) {
         usage(stderr);
         return 2;
     }
@@ -406,6 +488,11 @@ int main(int argc, char **argv)
     }
     if (messages) {
         rc = show_messages(&cfg, &u, argv + optind, argc - optind);
+        config_free(&cfg);
+        return rc;
+    }
+    if (lmode != LIMITS_NONE) {
+        rc = limits_tool(lmode, &cfg, argv[optind], u.rhost);
         config_free(&cfg);
         return rc;
     }

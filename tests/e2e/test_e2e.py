@@ -240,6 +240,10 @@ class Env:
     def reset_provider(self, **scenario):
         self.provider.reset(scenario=True)
         self.provider.scenario.update(scenario)
+        # Each test starts without request counters (issue 12's limits are on by default
+        # and would carry one test's denials and expiries into the next).
+        if self.ns:
+            self.ns.sh("rm -rf /run/pam_ciba/limits")
 
     def auth_requests(self):
         with self.provider.lock:
@@ -398,6 +402,31 @@ def t_ssh_wrong_password_no_request(env):
 def sudo_setup(env):
     conf = env.write_conf("sudo.conf", binding_message="%h sudo %u: %C #%c")
     env.install_service("sudo", "sudo", conf, keep_common_auth=False)
+
+
+def t_ssh_lockout_message(env):
+    """Issue 12: approval alone with max_denials = 1: after one denial the next ssh login
+    sends no request and the client is told that the user is locked out, and until when."""
+    env.install_service("sshd", "sshd.approval", env.write_conf("lockout.conf", max_denials=1, lockout_time=900),
+                        keep_common_auth=False)
+    env.start_sshd("pam_ciba-approval-only.conf")
+    env.reset_provider(interval=1, phone="none")
+    name, binding, _ = ssh_session(env)
+    env.provider.deny()
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name)
+    check("REMOTE-RAN" not in screen and code == 255, "denied login got in (status %s):\n%s" % (code, screen))
+    name = env.tmux.start(env.ssh_command(prompts=1))
+    # sshd shows PAM messages only with a prompt: the refusal comes as one.
+    env.tmux.wait_for(name, r"no new request is sent until .* Press Enter:")
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name, timeout=30)
+    SCREEN_LOG.append(("SSH client screen of a locked-out login", screen))
+    check("REMOTE-RAN" not in screen and code == 255, "locked-out login got in (status %s):\n%s" % (code, screen))
+    check(len(env.auth_requests()) == 1, "a locked-out login sent a request: %d" % len(env.auth_requests()))
+    check(re.search(r"too many denied approval requests for %s: no new request is sent until "
+                    r"\d\d:\d\d:\d\d UTC" % USER, screen), "no lockout message on the client:\n" + screen)
+    env.stop_sshd()
 
 
 def t_sudo_approve(env):
@@ -796,7 +825,7 @@ def t_sudo_provider_limited(env):
 TESTS = [
     t_ssh_approval_only_approve, t_ssh_enter_first_then_approve, t_ssh_deny, t_ssh_no_answer,
     t_ssh_publickey_then_approval, t_ssh_publickey_then_approval_deny, t_ssh_publickey_required_first,
-    t_ssh_password_then_approval, t_ssh_wrong_password_no_request,
+    t_ssh_password_then_approval, t_ssh_wrong_password_no_request, t_ssh_lockout_message,
     t_ssh_provider_limited,
     t_sudo_approve, t_sudo_forged_command, t_sudo_deny, t_sudo_ctrl_c, t_sudo_provider_limited,
     t_login_approve, t_login_deny,

@@ -795,7 +795,9 @@ def host_safety_multithreaded_curl_host(c):
         raise Failure("PAM_HOST_CURL is not set (tests/suites/30-faults.sh builds it)")
     secret_file = c.dir / "secret-to-find"
     secret_file.write_text(tp.CLIENT_SECRET + "\n")
-    c.write_conf()
+    # One user logging in from several threads at once: without max_requests = 0 the
+    # one-pending-request rule (issue 12) would refuse all but one; this is about threads.
+    c.write_conf(max_requests=0)
     c.write_service()
     url = c.p.issuer + ".well-known/openid-configuration"
     o = c.host(["--hostcheck", "--threads", "4", "--repeat", "8", "--secret-file", str(secret_file),
@@ -918,7 +920,7 @@ def host_safety_multithreaded_module_inits_curl(c):
     if not PAM_HOST:
         raise Failure("PAM_HOST is not set (tests/suites/30-faults.sh builds it)")
     c.p.scenario.update(phone_delay=1)
-    c.write_conf()
+    c.write_conf(max_requests=0)  # concurrent logins of one user: see above
     c.write_service()
     o = c.host(["--hostcheck", "--threads", "3", "--repeat", "3"])
     check(o.rc == 0, "host checks failed: %s" % o.describe())
@@ -931,7 +933,7 @@ def sslkeylogfile_case(threads):
             raise Failure("PAM_HOST is not set (tests/suites/30-faults.sh builds it)")
         keylog = c.dir / "keys" / "sslkeylog.txt"
         keylog.parent.mkdir()
-        c.write_conf()
+        c.write_conf(max_requests=0)  # concurrent logins of one user: see above
         c.write_service()
         saved = c.env_vars
         c.env_vars = lambda: dict(saved(), SSLKEYLOGFILE=str(keylog))

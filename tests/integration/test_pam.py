@@ -214,6 +214,8 @@ class Case:
             "max_wait": 30,
             # Each test gets its own discovery/JWKS cache, removed with its directory.
             "cache_dir": str(self.dir / "cache"),
+            # ... and its own runtime directory: request limits (issue 12) count per test.
+            "reuse_dir": str(self.dir / "run"),
         }
         for k, v in over.items():
             if v is None:

@@ -729,7 +729,8 @@ def reuse_record_wrong_owner(c):
 
 @test
 def reuse_dir_insecure(c):
-    first_login(c)
+    # With the request limits off, an unsafe directory only means no reuse.
+    first_login(c, max_requests=0, max_denials=0)
     os.chmod(c.dir / "reuse", 0o755)
     o = c.login(tty="/dev/pts/7", conf=False)
     expect_no_reuse(c, o)
@@ -737,9 +738,22 @@ def reuse_dir_insecure(c):
 
 
 @test
+def reuse_dir_insecure_fails_closed_with_limits(c):
+    # reuse_dir is also where the request counters live (issue 12): counters in an unsafe
+    # directory cannot be trusted, so the login fails and nothing is sent.
+    first_login(c)
+    os.chmod(c.dir / "reuse", 0o755)
+    o = c.login(tty="/dev/pts/7", conf=False)
+    c.expect(o, "PAM_SERVICE_ERR")
+    c.no_traffic()
+    check("0700" in o.stderr, "no warning about the directory")
+
+
+@test
 def reuse_off_by_default(c):
     c.expect(c.login(tty="/dev/pts/7", reuse_dir=str(c.dir / "reuse")), "PAM_SUCCESS")
-    check(not (c.dir / "reuse").exists(), "records written with reuse_window 0")
+    # The directory holds the request counters (issue 12) but no reuse record.
+    check(not records(c), "records written with reuse_window 0")
     c.p.reset()
     c.p.scenario.update(phone="deny")
     expect_no_reuse(c, c.login(tty="/dev/pts/7", conf=False))
