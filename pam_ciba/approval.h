@@ -22,6 +22,10 @@ struct approval_user {
     const char *command; /* %C: what is being authorised (command.h), or NULL */
     const char *target;  /* %U: whom sudo runs it as, or NULL */
     const char *command_full; /* %F: the whole command, or NULL */
+    /* The SSH key sshd accepted first (issue 13, item 1), or NULL: %k, %K, %T. */
+    const char *key_short;
+    const char *key_full;
+    const char *key_type;
 };
 
 enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
@@ -30,8 +34,8 @@ enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
  * one to show it to" (a non-interactive caller), which is not an error. */
 struct approval_ui {
     int (*info)(void *ctx, const char *msg);
-    /* Show msg, wait for Enter. Used for prompt = "enter", and for "auto" when the service
-     * is sshd: OpenSSH holds info messages back until the next prompt. */
+    /* Show msg, wait for Enter. Used for prompt = "enter", and for "auto" under sshd
+     * (ssh_login_is_sshd): OpenSSH holds info messages back until the next prompt. */
     int (*prompt_enter)(void *ctx, const char *msg);
     /* Ask for a hidden answer (the user_code); *answer is malloc'd, wipe it. */
     int (*prompt_secret)(void *ctx, const char *msg, char **answer);
@@ -57,8 +61,9 @@ struct approval_report {
     bool unreachable;
 };
 
-/* Whether the binding message goes into a prompt (true) or an info message (false). */
-bool approval_uses_prompt(int prompt_mode, const char *service);
+/* Whether the binding message goes into a prompt (true) or an info message (false):
+ * "auto" prompts under every sshd, whatever its PAM service name (ssh_auth_info.h). */
+bool approval_uses_prompt(int prompt_mode, const char *service, const char *tty);
 
 result approval_run(const struct config *cfg, const struct approval_user *u,
                     const struct approval_ui *ui, const struct approval_env *env,

@@ -1,4 +1,4 @@
-/* Template expansion (%u %h %H %s %r %t %c %C %U %F %%) and binding-message sanitising. */
+/* Template expansion (%u %h %H %s %r %t %c %C %U %F %k %K %T %%) and binding-message sanitising. */
 #ifndef PAM_CIBA_TEMPLATE_H
 #define PAM_CIBA_TEMPLATE_H
 #include <stddef.h>
@@ -19,6 +19,10 @@ struct template_vars {
     const char *command;    /* %C: the command being authorised, short (see command.h) */
     const char *target;     /* %U: whom sudo runs it as */
     const char *command_full; /* %F: the whole command, for authorization_details */
+    /* The SSH key sshd accepted before this module (issue 13, item 1; ssh_auth_info.h). */
+    const char *key_short;    /* %k: "SHA256:" and its first 8 characters */
+    const char *key_full;     /* %K: the whole fingerprint, as ssh-keygen -l prints it */
+    const char *key_type;     /* %T: "ED25519", "RSA-CERT", ... */
 };
 
 /* RES_OK if every escape in tmpl is known; otherwise RES_CONFIG with why. */
@@ -36,7 +40,8 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
  * literal text so the code stays visible. */
 result binding_message_build(const char *tmpl, const struct template_vars *v, char *out);
 
-/* Replace every character Auth0 would refuse, in place; trims surrounding spaces. */
+/* Replace every character Auth0 would refuse, in place; trims surrounding spaces and
+ * makes each run of spaces one (an empty variable leaves no gap). */
 void binding_message_sanitise(char *s);
 
 /* Fill code (BINDING_CODE_LEN + 1 bytes) with a fresh random code from an unambiguous

@@ -177,7 +177,7 @@ static bool show(const char *path, const struct config *cfg, const struct approv
     hostfull[sizeof(hostfull) - 1] = '\0';
     binding_code_generate(code);
     vars = (struct template_vars){u->user, host, hostfull, u->service, u->rhost, u->tty, code, u->command,
-                                  u->target, u->command_full};
+                                  u->target, u->command_full, u->key_short, u->key_full, u->key_type};
 
     printf("config:              %s: OK\n", path);
     printf("issuer:              %s\n", cfg->issuer);
@@ -195,7 +195,7 @@ static bool show(const char *path, const struct config *cfg, const struct approv
            cfg->connect_timeout, cfg->request_timeout, cfg->max_wait);
     printf("prompt:              %s: for service \"%s\" the message is shown %s\n",
            name_of(prompt_names, cfg->prompt), u->service,
-           approval_uses_prompt(cfg->prompt, u->service) ? "in a prompt, polling after Enter"
+           approval_uses_prompt(cfg->prompt, u->service, u->tty) ? "in a prompt, polling after Enter"
                                                           : "as an info message, then polling");
     if (cfg->max_wait >= SSHD_LOGIN_GRACE_TIME)
         printf("warning:             max_wait %ds is not below sshd's default LoginGraceTime (%ds): "
@@ -239,7 +239,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const char *path = CONFIG_DEFAULT_PATH;
-    struct approval_user u = {NULL, "pam_ciba-check", NULL, NULL, NULL, NULL, NULL, NULL};
+    struct approval_user u = {.service = "pam_ciba-check"};
     char *mapped = NULL;
     struct logger log = {stderr_log, NULL, false};
     bool login = false, offline = false;
