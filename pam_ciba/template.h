@@ -6,6 +6,8 @@
 
 /* Auth0's limit on binding_message length. */
 #define BINDING_MESSAGE_MAX 64
+/* %k: the SSH key sshd accepted, when there was one; nothing (and no gap) otherwise. */
+#define BINDING_MESSAGE_DEFAULT "%h login %u %k #%c"
 #define BINDING_CODE_LEN 4
 
 struct template_vars {
