@@ -7,6 +7,7 @@
 #include "logger.h"
 #include "provider.h"
 #include "result.h"
+#include "ssh_auth_info.h"
 #include "subject_map.h"
 #include "template.h"
 
@@ -41,13 +42,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: pam_ciba-check [--config PATH] [--login] [--offline] [--service NAME]\n"
-            "                      [--rhost HOST] [--tty TTY] [--command CMD] [--debug] USER\n"
+            "                      [--rhost HOST] [--tty TTY] [--command CMD] [--ssh-key FILE]\n"
+            "                      [--debug] USER\n"
             "\n"
             "Validates the configuration (default " CONFIG_DEFAULT_PATH "), resolves the endpoints\n"
             "and signing keys (discovery and JWKS; --offline: only what the file says), and prints\n"
             "the login hint and an example binding message for USER. With --login, runs a real\n"
             "approval for USER against the provider, as the PAM module would (no PAM involved;\n"
             "the policy keys groups, services and exemptions are not applied).\n"
+            "--ssh-key FILE: the public key (a .pub file) sshd accepted first, for %%k %%K %%T.\n"
             "Exit status: 0 valid (and approved with --login), 1 not approved, 2 invalid config\n"
             "or usage.\n");
 }
@@ -222,6 +225,31 @@ static bool show(const char *path, const struct config *cfg, const struct approv
     return ok;
 }
 
+/* --ssh-key: what the module would show for this public key, read as sshd would hand it
+ * over (SSH_AUTH_INFO_0: "publickey TYPE BASE64"). */
+static bool read_ssh_key(const char *path, struct ssh_key_info *key)
+{
+    char line[SSH_AUTH_INFO_MAX], *text, *type, *b64, *save = NULL;
+    FILE *f = fopen(path, "re");
+    bool ok = false;
+
+    if (!f || !fgets(line, sizeof(line), f)) {
+        fprintf(stderr, "pam_ciba-check: cannot read %s\n", path);
+    } else if (!(type = strtok_r(line, " \t\r\n", &save)) || !(b64 = strtok_r(NULL, " \t\r\n", &save)) ||
+               asprintf(&text, "publickey %s %s\n", type, b64) < 0) {
+        fprintf(stderr, "pam_ciba-check: %s: not a public key line (TYPE BASE64 [COMMENT])\n", path);
+    } else {
+        ok = ssh_auth_info_parse(text, key) == SSH_AUTH_INFO_KEY;
+        if (!ok)
+            fprintf(stderr, "pam_ciba-check: %s: not a key the module can show (unknown type or bad encoding)\n",
+                    path);
+        free(text);
+    }
+    if (f)
+        fclose(f);
+    return ok;
+}
+
 /* One line per configuration error, as an admin fixes them: file:line first. */
 static void print_config_error(void *ctx, const char *msg)
 {
@@ -236,6 +264,7 @@ int main(int argc, char **argv)
         {"service", required_argument, NULL, 's'}, {"rhost", required_argument, NULL, 'r'},
         {"tty", required_argument, NULL, 't'}, {"command", required_argument, NULL, 'C'},
         {"debug", no_argument, NULL, 'd'}, {"offline", no_argument, NULL, 'o'},
+        {"ssh-key", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const char *path = CONFIG_DEFAULT_PATH;
@@ -244,10 +273,11 @@ int main(int argc, char **argv)
     struct logger log = {stderr_log, NULL, false};
     bool login = false, offline = false;
     struct config cfg;
+    struct ssh_key_info key;
     char err[1024];
     int opt, rc, n_errors = 0;
 
-    while ((opt = getopt_long(argc, argv, "c:ls:r:t:C:doh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:ls:r:t:C:dohk:", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
         case 'l': login = true; break;
@@ -257,6 +287,13 @@ int main(int argc, char **argv)
         case 'C': u.command = u.command_full = optarg; break;
         case 'd': log.debug = true; break;
         case 'o': offline = true; break;
+        case 'k':
+            if (!read_ssh_key(optarg, &key))
+                return 2;
+            u.key_short = key.fingerprint_short;
+            u.key_full = key.fingerprint;
+            u.key_type = key.type;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

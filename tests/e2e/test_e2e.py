@@ -614,6 +614,15 @@ def t_check_tool_valid(env):
         check(want in out, "missing %r in:\n%s" % (want, out))
     check(CLIENT_SECRET not in out + r.stderr.decode(), "the secret was printed")
     check(not env.auth_requests(), "a request was sent without --login")
+    # --ssh-key: the message an SSH login with that key gets (default template)
+    fp, _ = user_key_fingerprint(env)
+    conf = env.write_conf("check.conf", binding_message=None)
+    r = check_tool(env, ["--config", str(conf), "--service", "sshd", "--ssh-key", str(env.tmp / "user_key.pub"),
+                         USER])
+    want = "binding message:     %s login %s %s #" % (HOST, USER, fp[:15].replace("/", "_"))
+    check(r.returncode == 0 and want in r.stdout.decode(), "no %r in:\n%s" % (want, r.stdout.decode()))
+    r = check_tool(env, ["--config", str(conf), "--ssh-key", str(conf), USER])
+    check(r.returncode == 2 and "not a" in r.stderr.decode(), "a config file taken as a key: %r" % (r,))
 
 
 def t_check_tool_invalid(env):
