@@ -4,6 +4,7 @@
 #include "json_util.h"
 #include "message.h"
 #include "policy.h"
+#include "config_secret.h"
 #include "safe_file.h"
 #include "template.h"
 #include "wipe.h"
@@ -704,7 +705,7 @@ static void wipe_setting(config_t *lc, const char *key)
 result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, config_error_fn each, void *ctx,
                        char *err, size_t errlen)
 {
-    char *text = NULL, msg[1280];
+    char *text = NULL, *inline_secret = NULL, msg[1280];
     struct stat st;
     config_t lc;
     config_setting_t *root;
@@ -723,6 +724,12 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
         report(&e, msg);
         wipe_free_str(text);
         return RES_CONFIG;
+    }
+    /* libconfig would leave copies of an inline secret in freed memory: it sees 'x's. */
+    if (config_take_secret(text, "client_secret", &inline_secret) != RES_OK) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        wipe_free_str(text);
+        return RES_INTERNAL;
     }
     config_init(&lc);
     if (config_read_string(&lc, text) != CONFIG_TRUE) {
@@ -749,6 +756,11 @@ result config_load_all(const char *path, uid_t trusted_uid, struct config *cfg, 
             goto out;
         }
     }
+    if (cfg->client_secret && inline_secret) {
+        wipe_free_str(cfg->client_secret);
+        cfg->client_secret = inline_secret;
+        inline_secret = NULL;
+    }
     r = finish(cfg, &e, trusted_uid, st.st_mode);
     if (r == RES_OK)
         r = finish_policy(cfg, &e, trusted_uid);
@@ -760,6 +772,7 @@ out:
     wipe_setting(&lc, "client_secret");
     config_destroy(&lc);
     wipe_free_str(text);
+    wipe_free_str(inline_secret);
     if (r != RES_OK)
         config_free(cfg);
     return r;

@@ -12,7 +12,7 @@ BUDGET=${2:?runs or seconds}
 shift 2
 CLANG=${CLANG:-$(command -v clang || command -v clang-14)}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" -I$ROOT/pam_ciba $(pkg-config --cflags libcurl json-c libconfig libcrypto)"
+CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\" -I$ROOT/pam_ciba $(pkg-config --cflags libcurl json-c libconfig libssl libcrypto)"
 LIBS="$(pkg-config --libs libcurl json-c libconfig libssl libcrypto) -lm"
 passed=0
 failed=0

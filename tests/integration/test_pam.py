@@ -106,9 +106,10 @@ def isolated(cmd, env):
     if preload:
         env["PRIVATE_TMP_LD_PRELOAD"] = preload
     named = sorted({m for text in list(cmd) + list(env.values())
-                    for m in re.findall(r"/tmp/[^/\s=:,;]+", str(text))})
+                    for m in re.findall(r"/tmp/[^/\s=:,;]+", os.fsdecode(text) if isinstance(text, bytes) else str(text))})
     keep = [a for path in named if os.path.exists(path) for a in ("--keep", path)]
-    return [str(PRIVATE_TMP)] + keep + ["--"] + [str(c) for c in cmd], env
+    # bytes arguments (hostile text) go through as bytes, not as their repr
+    return [str(PRIVATE_TMP)] + keep + ["--"] + [c if isinstance(c, bytes) else str(c) for c in cmd], env
 
 
 def lc_str(s):

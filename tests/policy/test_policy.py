@@ -516,49 +516,29 @@ def reuse_same_session(c):
     check(re.search(r"approval reused: tty=/dev/pts/7", o.stderr), "no reuse log line")
 
 
-class PublicCA:
-    """The test CA where a caller with another real uid can read it (config.c checks
-    ca_file with access(), which asks about the real uid); removed on leaving."""
-
-    def __init__(self, c):
-        self.c = c
-
-    def __enter__(self):
-        self.d = Path(tempfile.mkdtemp(prefix="pam_ciba_ca."))
-        os.chmod(self.d, 0o755)
-        shutil.copy(self.c.env.ca / "ca.pem", self.d / "ca.pem")
-        os.chmod(self.d / "ca.pem", 0o644)
-        return str(self.d / "ca.pem")
-
-    def __exit__(self, *exc):
-        shutil.rmtree(self.d, ignore_errors=True)
-
-
 @test
 def reuse_other_caller_ruid(c):
     # root approved on this terminal; another user's su (real uid 2101, effective uid 0)
     # in the same session and terminal is a fresh request.
-    with PublicCA(c) as ca:
-        o = c.login(tty="/dev/pts/7", ruid=0, ca_file=ca, **reuse_conf(c))
-        c.expect(o, "PAM_SUCCESS")
-        check(len(records(c)) == 1, "the approval left %d reuse records" % len(records(c)))
-        c.p.reset()
-        c.p.scenario.update(phone="deny")
-        o = c.login(tty="/dev/pts/7", ruid=2101, conf=False)
-        expect_no_reuse(c, o)
-        check("differs in ruid" in o.stderr, "no debug line naming the caller's uid: %r" % o.stderr[-900:])
+    o = c.login(tty="/dev/pts/7", ruid=0, **reuse_conf(c))
+    c.expect(o, "PAM_SUCCESS")
+    check(len(records(c)) == 1, "the approval left %d reuse records" % len(records(c)))
+    c.p.reset()
+    c.p.scenario.update(phone="deny")
+    o = c.login(tty="/dev/pts/7", ruid=2101, conf=False)
+    expect_no_reuse(c, o)
+    check("differs in ruid" in o.stderr, "no debug line naming the caller's uid: %r" % o.stderr[-900:])
 
 
 @test
 def reuse_same_caller_ruid(c):
-    with PublicCA(c) as ca:
-        o = c.login(tty="/dev/pts/7", ruid=2101, ca_file=ca, **reuse_conf(c))
-        c.expect(o, "PAM_SUCCESS")
-        c.p.reset()
-        o = c.login(tty="/dev/pts/7", ruid=2101, conf=False)
-        check(o.code == "PAM_SUCCESS", "same caller not reused: %s" % o.describe())
-        c.no_traffic()
-        check("approval reused" in c.decision(o), "decision %r" % c.decision(o))
+    o = c.login(tty="/dev/pts/7", ruid=2101, **reuse_conf(c))
+    c.expect(o, "PAM_SUCCESS")
+    c.p.reset()
+    o = c.login(tty="/dev/pts/7", ruid=2101, conf=False)
+    check(o.code == "PAM_SUCCESS", "same caller not reused: %s" % o.describe())
+    c.no_traffic()
+    check("approval reused" in c.decision(o), "decision %r" % c.decision(o))
 
 
 @test
