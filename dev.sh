@@ -103,7 +103,7 @@ check() {
   elif [ -n "${1:-}" ]; then
     echo "usage: $0 check [--quick]" >&2; return 2
   fi
-  out=$(mktemp -d)
+  out=$(mktemp -d "$BUILD/check-out.XXXXXX") # not /tmp: tests mount private /tmps
   trap 'rm -rf "$out"' RETURN
 
   say "unit tests (cmocka)"

@@ -1,5 +1,6 @@
 /* Expands templates inside authorization_details on the parsed JSON tree (json-c). */
 #include "authz_details.h"
+#include "text.h"
 #include "json_util.h"
 
 #include <json-c/json.h>
@@ -25,6 +26,9 @@ static result walk(json_object *o, const struct template_vars *v, char *why, siz
         if (!v)
             return template_check(s, why, whylen);
         r = template_expand(s, v, FIELD_CAP, &expanded);
+        /* The facts are clean already; the admin's own text may hold "\u0001" too. */
+        if (r == RES_OK)
+            text_sanitise(expanded);
         if (r == RES_OK && json_object_set_string(o, expanded) != 1)
             r = RES_INTERNAL;
         free(expanded);

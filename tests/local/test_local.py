@@ -400,7 +400,6 @@ def hostile_su(env, phone):
     try:
         if phone == "approve":
             hostile_env_controls(env, listener)
-        before = env.snapshot()
         env.reset_provider(interval=1, phone=phone, phone_delay=0.5)
         # ls lists the descriptors of the shell su started (not its own: $$ is the shell,
         # which cannot exec ls as a last command since an echo follows).
@@ -412,6 +411,7 @@ def hostile_su(env, phone):
             "export OPENSSL_CONF=%s SSL_CERT_FILE=%s CURL_CA_BUNDLE=%s SSL_CERT_DIR=%s" % (
                 fifos["OPENSSL_CONF"].path, fifos["SSL_CERT_FILE"].path, fifos["CURL_CA_BUNDLE"].path, attacker),
             "exec su %s -c '%s'" % (TARGET, inner), ""]))
+        before = env.snapshot()  # after the test's own script exists
         started = time.monotonic()
         name = env.terminal_as(CALLER, "/bin/sh %s" % script)
         code, screen = env.tmux.wait_exit(name, timeout=BOUND + 10)
