@@ -9,6 +9,7 @@
 #include "idtoken.h"
 #include "login_hint.h"
 #include "message.h"
+#include "ssh_auth_info.h"
 #include "text.h"
 #include "two_person.h"
 #include "wipe.h"
@@ -21,9 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* sshd's PAM service name: its keyboard-interactive conversation only delivers
- * messages together with a prompt. */
-#define SSHD_SERVICE "sshd"
 #define PROMPT_SUFFIX ", then press Enter:"
 
 static void host_names(char *full, size_t fulllen, char *shortname, size_t shortlen)
@@ -35,16 +33,17 @@ static void host_names(char *full, size_t fulllen, char *shortname, size_t short
     snprintf(shortname, shortlen, "%.*s", (int)strcspn(full, "."), full);
 }
 
-bool approval_uses_prompt(int prompt_mode, const char *service)
+bool approval_uses_prompt(int prompt_mode, const char *service, const char *tty)
 {
     if (prompt_mode == PROMPT_ENTER)
         return true;
-    return prompt_mode == PROMPT_AUTO && service && strcmp(service, SSHD_SERVICE) == 0;
+    /* sshd's keyboard-interactive conversation only delivers messages with a prompt. */
+    return prompt_mode == PROMPT_AUTO && ssh_login_is_sshd(service, tty);
 }
 
 /* Tell the user what to approve (text: the expanded message template). UI_NONE is fine;
  * a failing conversation is not. */
-static result tell_user(const struct config *cfg, const struct approval_ui *ui, const char *service,
+static result tell_user(const struct config *cfg, const struct approval_ui *ui, const struct approval_user *u,
                         const char *text, const struct logger *log)
 {
     char msg[MESSAGE_MAX + sizeof(PROMPT_SUFFIX)];
@@ -52,7 +51,7 @@ static result tell_user(const struct config *cfg, const struct approval_ui *ui, 
 
     if (!ui)
         return RES_OK;
-    if (approval_uses_prompt(cfg->prompt, service) && ui->prompt_enter) {
+    if (approval_uses_prompt(cfg->prompt, u->service, u->tty) && ui->prompt_enter) {
         /* Polling starts after the answer and goes on while the request is pending. */
         snprintf(msg, sizeof(msg), "%s" PROMPT_SUFFIX, text);
         st = ui->prompt_enter(ui->ctx, msg);
@@ -361,7 +360,8 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
         return r;
     }
     vars = (struct template_vars){u->user, host_short, host_full, u->service, u->rhost, u->tty, code,
-                                  u->command, u->target, u->command_full};
+                                  u->command, u->target, u->command_full, u->key_short, u->key_full,
+                                  u->key_type};
 
     r = template_expand(u->subject ? u->subject : cfg->subject, &vars, 0, &subject);
     if (r == RES_OK && (!*subject || strpbrk(subject, "\r\n"))) {
@@ -527,7 +527,7 @@ result approval_run(const struct config *cfg, const struct approval_user *u,
                 goto out;
         } else {
             if (r == RES_OK)
-                r = tell_user(cfg, ui, u->service, text, env->log);
+                r = tell_user(cfg, ui, u, text, env->log);
             if (r != RES_OK) {
                 snprintf(rep->reason, sizeof(rep->reason), "conversation failed while showing the message");
                 goto out;

@@ -25,6 +25,10 @@ struct approval_user {
     /* Two-person approval (issue 13): n_approvers > 0 also needs one of these to approve. */
     const struct approver *approvers;
     size_t n_approvers;
+    /* The SSH key sshd accepted first (issue 13, item 1), or NULL: %k, %K, %T. */
+    const char *key_short;
+    const char *key_full;
+    const char *key_type;
 };
 
 /* One approver for two-person approval. */
@@ -43,8 +47,8 @@ enum ui_status { UI_OK = 0, UI_NONE = 1, UI_FAILED = -1 };
  * one to show it to" (a non-interactive caller), which is not an error. */
 struct approval_ui {
     int (*info)(void *ctx, const char *msg);
-    /* Show msg, wait for Enter. Used for prompt = "enter", and for "auto" when the service
-     * is sshd: OpenSSH holds info messages back until the next prompt. */
+    /* Show msg, wait for Enter. Used for prompt = "enter", and for "auto" under sshd
+     * (ssh_login_is_sshd): OpenSSH holds info messages back until the next prompt. */
     int (*prompt_enter)(void *ctx, const char *msg);
     /* Ask for a hidden answer (the user_code); *answer is malloc'd, wipe it. */
     int (*prompt_secret)(void *ctx, const char *msg, char **answer);
@@ -86,8 +90,9 @@ struct approval_report {
     bool request_sent;
 };
 
-/* Whether the binding message goes into a prompt (true) or an info message (false). */
-bool approval_uses_prompt(int prompt_mode, const char *service);
+/* Whether the binding message goes into a prompt (true) or an info message (false):
+ * "auto" prompts under every sshd, whatever its PAM service name (ssh_auth_info.h). */
+bool approval_uses_prompt(int prompt_mode, const char *service, const char *tty);
 
 /* The first APPROVAL_REQUEST_HASH_LEN hex digits of SHA-256(auth_req_id) into out; "" on failure. */
 void approval_request_hash(const char *auth_req_id, char out[APPROVAL_REQUEST_HASH_LEN + 1]);

@@ -676,7 +676,7 @@ static result finish(struct config *cfg, struct errs *e, uid_t trusted_uid, mode
         FAIL("authorization_details", "%s", detail);
     if (!cfg->subject && !(cfg->subject = strdup("%u")))
         return RES_INTERNAL;
-    if (!cfg->binding_message && !(cfg->binding_message = strdup("%h login %u #%c")))
+    if (!cfg->binding_message && !(cfg->binding_message = strdup(BINDING_MESSAGE_DEFAULT)))
         return RES_INTERNAL;
     if (template_check(cfg->subject, detail, sizeof(detail)) != RES_OK)
         FAIL("subject", "%s", detail);

@@ -48,7 +48,7 @@ static result limits_reserve(const struct config *cfg, const struct limits_conf 
     snprintf(rep->reason, sizeof(rep->reason), "%.300s", msg + strlen("pam_ciba: "));
     /* sshd (OpenSSH before 10.3) drops a message that comes without a prompt when the
      * login then fails: there, as for the binding message, it goes into a prompt. */
-    if (ui && ui->prompt_enter && approval_uses_prompt(cfg->prompt, u->service)) {
+    if (ui && ui->prompt_enter && approval_uses_prompt(cfg->prompt, u->service, u->tty)) {
         char prompt[sizeof(msg) + 16];
         snprintf(prompt, sizeof(prompt), "%s Press Enter:", msg);
         ui->prompt_enter(ui->ctx, prompt);

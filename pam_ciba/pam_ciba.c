@@ -12,6 +12,7 @@
 #include "logger.h"
 #include "metrics_file.h"
 #include "result.h"
+#include "ssh_auth_info.h"
 #include "text.h"
 
 #include <errno.h>
@@ -212,6 +213,26 @@ static result check_user(const char *user, char *reason, size_t len)
     return RES_OK;
 }
 
+/* The key sshd accepted before this module, for %k %K %T. SSH_AUTH_INFO_0 is read from
+ * the PAM environment (never the process's), and only under sshd: PAM starts with an
+ * empty environment that only the application and the modules fill, and under su or
+ * sudo nothing a caller controls should reach the phone as a key that was "used". */
+static void ssh_key_of_login(pam_handle_t *pamh, const char *service, const char *tty, struct ssh_key_info *key,
+                             const struct logger *log)
+{
+    enum ssh_auth_info_status st;
+
+    memset(key, 0, sizeof(*key));
+    if (!ssh_login_is_sshd(service, tty))
+        return;
+    st = ssh_auth_info_parse(pam_getenv(pamh, "SSH_AUTH_INFO_0"), key);
+    if (st == SSH_AUTH_INFO_KEY)
+        log_msg(log, LOG_DEBUG, "ssh key from SSH_AUTH_INFO_0: %s %s (%u publickey line%s)", key->type,
+                key->fingerprint, key->keys, key->keys == 1 ? "" : "s");
+    else if (st == SSH_AUTH_INFO_MALFORMED)
+        log_msg(log, LOG_DEBUG, "SSH_AUTH_INFO_0 not understood: no key is shown");
+}
+
 static void count_error(void *ctx, const char *msg)
 {
     (void)msg;
@@ -402,6 +423,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
         struct gate_env gate = {.maps = &map_cache, .trusted_uid = 0, .breakglass = &breakglass};
         struct command_facts rule_facts;
         char rule_target[sizeof(cmd.target)];
+        struct ssh_key_info key;
 
         if (!sole_thread)
             log_msg(&log, LOG_DEBUG, "multi-threaded host: SIGINT and dumpable left alone, Ctrl-C does not end the wait");
@@ -411,6 +433,10 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
         u.command = cmd.text;
         u.target = cmd.target;
         u.command_full = cmd.full;
+        ssh_key_of_login(pamh, service, tty, &key, &log);
+        u.key_short = key.fingerprint_short;
+        u.key_full = key.fingerprint;
+        u.key_type = key.type;
 
         /* Tokens and the client secret live in this process for a while: keep them out
          * of core dumps, and put the flag back so the host is unchanged afterwards. */

@@ -24,6 +24,9 @@ static const char *var_for(char c, const struct template_vars *v, bool *known)
     case 'C': return v ? v->command : NULL;
     case 'U': return v ? v->target : NULL;
     case 'F': return v ? v->command_full : NULL;
+    case 'k': return v ? v->key_short : NULL;
+    case 'K': return v ? v->key_full : NULL;
+    case 'T': return v ? v->key_type : NULL;
     default: *known = false; return NULL;
     }
 }
@@ -50,7 +53,7 @@ result template_check(const char *tmpl, char *why, size_t whylen)
         }
         var_for(*p, NULL, &known);
         if (!known) {
-            snprintf(why, whylen, "unknown escape %%%c (known: %%u %%h %%H %%s %%r %%t %%c %%C %%U %%F %%%%)", *p);
+            snprintf(why, whylen, "unknown escape %%%c (known: %%u %%h %%H %%s %%r %%t %%c %%C %%U %%F %%k %%K %%T %%%%)", *p);
             return RES_CONFIG;
         }
     }
@@ -162,6 +165,8 @@ void binding_message_sanitise(char *s)
         } else if (!binding_char_ok(c)) {
             c = '_';
         }
+        if (c == ' ' && o > 0 && s[o - 1] == ' ')
+            continue; /* "web01 login alice %k #K7QF" without a key: one space */
         s[o++] = (char)c;
     }
     s[o] = '\0';

@@ -1,4 +1,4 @@
-/* Template expansion (%u %h %H %s %r %t %c %C %U %F %%) and binding-message sanitising. */
+/* Template expansion (%u %h %H %s %r %t %c %C %U %F %k %K %T %%) and binding-message sanitising. */
 #ifndef PAM_CIBA_TEMPLATE_H
 #define PAM_CIBA_TEMPLATE_H
 #include <stdbool.h>
@@ -7,6 +7,8 @@
 
 /* Auth0's limit on binding_message length. */
 #define BINDING_MESSAGE_MAX 64
+/* %k: the SSH key sshd accepted, when there was one; nothing (and no gap) otherwise. */
+#define BINDING_MESSAGE_DEFAULT "%h login %u %k #%c"
 #define BINDING_CODE_LEN 4
 
 struct template_vars {
@@ -20,6 +22,10 @@ struct template_vars {
     const char *command;    /* %C: the command being authorised, short (see command.h) */
     const char *target;     /* %U: whom sudo runs it as */
     const char *command_full; /* %F: the whole command, for authorization_details */
+    /* The SSH key sshd accepted before this module (issue 13, item 1; ssh_auth_info.h). */
+    const char *key_short;    /* %k: "SHA256:" and its first 8 characters */
+    const char *key_full;     /* %K: the whole fingerprint, as ssh-keygen -l prints it */
+    const char *key_type;     /* %T: "ED25519", "RSA-CERT", ... */
 };
 
 /* The value of variable c (the letter after '%') in v, in *value (may be NULL); false when
@@ -40,7 +46,8 @@ result template_expand(const char *tmpl, const struct template_vars *v, size_t f
  * template's own text and code do not fit. */
 result binding_message_build(const char *tmpl, const struct template_vars *v, char *out);
 
-/* Replace every character Auth0 would refuse, in place; trims surrounding spaces. */
+/* Replace every character Auth0 would refuse, in place; trims surrounding spaces and
+ * makes each run of spaces one (an empty variable leaves no gap). */
 void binding_message_sanitise(char *s);
 
 /* The code's 32 symbols: no 0/O/1/I to misread. The longest message sent is

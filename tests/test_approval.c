@@ -164,11 +164,39 @@ static void test_enter_and_none(void **state)
     reset(NULL);
     assert_int_equal(run(PROMPT_NONE, "sshd", NULL, &rep), RES_DENIED);
     assert_string_equal(w.seen, "i");
-    assert_true(approval_uses_prompt(PROMPT_AUTO, "sshd"));
-    assert_false(approval_uses_prompt(PROMPT_AUTO, "sshd-kbdint"));
-    assert_false(approval_uses_prompt(PROMPT_AUTO, "login"));
-    assert_false(approval_uses_prompt(PROMPT_NONE, "sshd"));
-    assert_true(approval_uses_prompt(PROMPT_ENTER, "login"));
+    assert_true(approval_uses_prompt(PROMPT_AUTO, "sshd", "ssh"));
+    assert_true(approval_uses_prompt(PROMPT_AUTO, "sshd", NULL));
+    /* an sshd under another PAM service name is still sshd: PAM_TTY is "ssh" (issue 13) */
+    assert_true(approval_uses_prompt(PROMPT_AUTO, "sshd-kbdint", "ssh"));
+    assert_false(approval_uses_prompt(PROMPT_AUTO, "sshd-kbdint", "/dev/pts/1"));
+    assert_false(approval_uses_prompt(PROMPT_AUTO, "login", "tty1"));
+    assert_false(approval_uses_prompt(PROMPT_NONE, "sshd", "ssh"));
+    assert_true(approval_uses_prompt(PROMPT_ENTER, "login", "tty1"));
+}
+
+/* %k in the binding message: the key sshd accepted, and a message that still reads well
+ * (one space, no gap) when no key was used. */
+static void test_ssh_key_in_binding_message(void **state)
+{
+    struct config c = config(PROMPT_AUTO, "web01 login %u %k #%c");
+    struct approval_user u = {"alice", "sshd", "192.0.2.7", "ssh", NULL, NULL, NULL, NULL,
+                              "SHA256:ysBf1IM1", "SHA256:ysBf1IM1+AQbWfxqWAEL+t15bzc0kf/+9jgI0KxOlZQ", "ED25519"};
+    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL};
+    struct approval_env env = {&tr, &clk, NULL, getuid(), false};
+    struct approval_report rep;
+    (void)state;
+    assert_int_equal(approval_run(&c, &u, &ui, &env, &rep), RES_DENIED);
+    assert_int_equal(strncmp(rep.binding_message, "web01 login alice SHA256:ysBf1IM1 #", 35), 0);
+    assert_int_equal(strlen(rep.binding_message), 39);
+    reset(NULL);
+    u.key_short = u.key_full = u.key_type = "";
+    assert_int_equal(approval_run(&c, &u, &ui, &env, &rep), RES_DENIED);
+    assert_int_equal(strncmp(rep.binding_message, "web01 login alice #", 19), 0);
+    assert_int_equal(strlen(rep.binding_message), 23);
+    reset(NULL);
+    u.key_short = u.key_full = u.key_type = NULL;
+    assert_int_equal(approval_run(&c, &u, &ui, &env, &rep), RES_DENIED);
+    assert_int_equal(strlen(rep.binding_message), 23);
 }
 
 static void test_failed_prompt_fails_closed(void **state)
@@ -573,6 +601,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_auto_prompts_for_sshd, reset),
+        cmocka_unit_test_setup(test_ssh_key_in_binding_message, reset),
         cmocka_unit_test_setup(test_auto_informs_elsewhere, reset),
         cmocka_unit_test_setup(test_enter_and_none, reset),
         cmocka_unit_test_setup(test_failed_prompt_fails_closed, reset),

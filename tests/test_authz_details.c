@@ -15,7 +15,8 @@
 
 static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sudo", "10.0.0.5", "/dev/pts/3",
                                           "K7QF", "/usr/bin/apt \"upgrade\" -y", "root",
-                                          "/usr/bin/apt '\"upgrade\"' -y"};
+                                          "/usr/bin/apt '\"upgrade\"' -y", "SHA256:ysBf1IM1",
+                                          "SHA256:ysBf1IM1+AQbWfxqWAEL+t15bzc0kf/+9jgI0KxOlZQ", "ED25519"};
 
 static void test_expands_values(void **state)
 {
@@ -30,6 +31,27 @@ static void test_expands_values(void **state)
 }
 
 /* %C carries the whole command (quotes and slashes intact, JSON-escaped) to the phone. */
+/* The Auth0 Guardian shape from pam_ciba.conf(5): one object, "instruction" and
+ * "properties"; the key's fingerprint arrives whole, '/' and '+' included. */
+static void test_guardian_example_with_ssh_key(void **state)
+{
+    char *out = NULL;
+    (void)state;
+    assert_int_equal(authz_details_expand(
+                         "[{\"type\":\"urn:auth0:schemas:authorization-details:v1:server-login\","
+                         "\"instruction\":\"Approve the login of %u to %H\",\"properties\":{"
+                         "\"source\":{\"display\":true,\"name\":\"From\",\"display_order\":\"1\",\"value\":\"%r\"},"
+                         "\"key\":{\"display\":true,\"name\":\"SSH key\",\"display_order\":\"2\",\"value\":\"%T %K\"}}}]",
+                         &vars, &out),
+                     RES_OK);
+    assert_string_equal(out, "[{\"type\":\"urn:auth0:schemas:authorization-details:v1:server-login\","
+                             "\"instruction\":\"Approve the login of alice to web01.example.com\",\"properties\":{"
+                             "\"source\":{\"display\":true,\"name\":\"From\",\"display_order\":\"1\",\"value\":\"10.0.0.5\"},"
+                             "\"key\":{\"display\":true,\"name\":\"SSH key\",\"display_order\":\"2\","
+                             "\"value\":\"ED25519 SHA256:ysBf1IM1+AQbWfxqWAEL+t15bzc0kf/+9jgI0KxOlZQ\"}}}]");
+    free(out);
+}
+
 static void test_command(void **state)
 {
     char *out = NULL;
@@ -177,6 +199,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expands_values),
+        cmocka_unit_test(test_guardian_example_with_ssh_key),
         cmocka_unit_test(test_command),
         cmocka_unit_test(test_member_names_not_expanded),
         cmocka_unit_test(test_hostile_values_stay_strings),

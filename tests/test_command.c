@@ -266,7 +266,7 @@ static void test_binding(void **state)
 {
     struct command_info ci;
     char msg[BINDING_MESSAGE_MAX + 1];
-    struct template_vars v = {"alice", "web01", NULL, "sudo", NULL, NULL, "K7QF", NULL, NULL, NULL};
+    struct template_vars v = {"alice", "web01", NULL, "sudo", NULL, NULL, "K7QF", NULL, NULL, NULL, NULL, NULL, NULL};
     (void)state;
 
     describe(SUDO, "sudo|--pro|apt upgrade                                    |/tmp/evil", NULL, &ci);

@@ -65,7 +65,7 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(cfg.user_code, 0);
     assert_string_equal(cfg.scope, "openid");
     assert_string_equal(cfg.subject, "%u");
-    assert_string_equal(cfg.binding_message, "%h login %u #%c");
+    assert_string_equal(cfg.binding_message, "%h login %u %k #%c");
     assert_int_equal(cfg.client_auth, CLIENT_AUTH_SECRET_POST);
     assert_int_equal(cfg.login_hint_format, HINT_ISS_SUB);
     assert_int_equal(cfg.prompt, PROMPT_AUTO);

@@ -10,7 +10,8 @@
 #include "message.h"
 
 static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sudo", "10.0.0.5", "/dev/pts/3",
-                                          "K7QF", "/usr/bin/apt \"upgrade\" -y", "root", NULL};
+                                          "K7QF", "/usr/bin/apt \"upgrade\" -y", "root", NULL,
+                                          NULL, NULL, NULL};
 
 static void test_default(void **state)
 {

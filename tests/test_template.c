@@ -13,7 +13,8 @@
 
 static const struct template_vars vars = {"alice", "web01", "web01.example.com", "sshd",
                                           "192.0.2.7", "pts/3", "K7QF", "apt upgrade", "root",
-                                          "apt upgrade"};
+                                          "apt upgrade", "SHA256:ysBf1IM1",
+                                          "SHA256:ysBf1IM1+AQbWfxqWAEL+t15bzc0kf/+9jgI0KxOlZQ", "ED25519"};
 
 static void expand_is(const char *tmpl, const char *want)
 {
@@ -35,7 +36,8 @@ static void test_expand_every_escape(void **state)
 
 static void test_expand_missing_and_capped(void **state)
 {
-    struct template_vars v = {"a-very-long-user-name", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    struct template_vars v = {"a-very-long-user-name", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                              NULL, NULL, NULL};
     char *out = NULL;
     (void)state;
     assert_int_equal(template_expand("[%r][%t][%u]", &v, 0, &out), RES_OK);
@@ -109,6 +111,28 @@ static void test_binding_default(void **state)
     assert_string_equal(out, "web01 login alice #K7QF");
 }
 
+/* The SSH key (issue 13): %k short, %K whole, %T its type; without a key the default
+ * message keeps one space where %k would be. */
+static void test_ssh_key_escapes(void **state)
+{
+    struct template_vars none = vars;
+    char out[BINDING_MESSAGE_MAX + 1], why[128];
+    (void)state;
+    expand_is("%k|%K|%T", "SHA256:ysBf1IM1|SHA256:ysBf1IM1+AQbWfxqWAEL+t15bzc0kf/+9jgI0KxOlZQ|ED25519");
+    assert_int_equal(template_check("%h login %u %k #%c %K %T", why, sizeof(why)), RES_OK);
+    assert_int_equal(binding_message_build("%h login %u %k #%c", &vars, out), RES_OK);
+    assert_string_equal(out, "web01 login alice SHA256:ysBf1IM1 #K7QF");
+    none.key_short = none.key_full = none.key_type = "";
+    assert_int_equal(binding_message_build("%h login %u %k #%c", &none, out), RES_OK);
+    assert_string_equal(out, "web01 login alice #K7QF");
+    none.key_short = none.key_full = none.key_type = NULL;
+    assert_int_equal(binding_message_build("%h: %u with %T key %k #%c", &none, out), RES_OK);
+    assert_string_equal(out, "web01: alice with key #K7QF");
+    /* the whole fingerprint's '/' is not in Auth0's set: shown as '_' there */
+    assert_int_equal(binding_message_build("%K", &vars, out), RES_OK);
+    assert_string_equal(out, "SHA256:ysBf1IM1+AQbWfxqWAEL+t15bzc0kf_+9jgI0KxOlZQ");
+}
+
 static void test_binding_long_keeps_code(void **state)
 {
     char user[200];
@@ -171,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_sanitise),
         cmocka_unit_test(test_command_in_binding_message),
         cmocka_unit_test(test_binding_default),
+        cmocka_unit_test(test_ssh_key_escapes),
         cmocka_unit_test(test_binding_long_keeps_code),
         cmocka_unit_test(test_binding_hostile_and_empty),
         cmocka_unit_test(test_code),

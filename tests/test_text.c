@@ -85,7 +85,7 @@ static bool hostile_free(const char *s)
 static void test_facts_sanitised_everywhere(void **state)
 {
     const char *evil = "\x1b[2J\xc2\x9b" "31m\x9b\x7f\xc0\xaf\xe2\x82";
-    struct template_vars v = {evil, evil, evil, evil, evil, evil, "K7QF", evil, evil, evil};
+    struct template_vars v = {evil, evil, evil, evil, evil, evil, "K7QF", evil, evil, evil, evil, evil, evil};
     char *out = NULL, text[1024], bm[BINDING_MESSAGE_MAX + 1];
     (void)state;
 

@@ -9,6 +9,7 @@
 #include "logger.h"
 #include "provider.h"
 #include "result.h"
+#include "ssh_auth_info.h"
 #include "subject_map.h"
 #include "template.h"
 
@@ -44,7 +45,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: pam_ciba-check [--config PATH] [--login] [--offline] [--service NAME]\n"
-            "                      [--rhost HOST] [--tty TTY] [--command CMD] [--debug] USER\n"
+            "                      [--rhost HOST] [--tty TTY] [--command CMD] [--ssh-key FILE]\n"
+            "                      [--debug] USER\n"
             "       pam_ciba-check [--config PATH] --show-message [--service NAME] [--rhost HOST]\n"
             "                      [--tty TTY] [--command CMD] USER...\n"
             "       pam_ciba-check [--config PATH] --show-limits [--rhost HOST] USER\n"
@@ -61,6 +63,7 @@ static void usage(FILE *f)
             "--show-limits prints USER's request counters (and HOST's with --rhost); --clear-lockout\n"
             "removes USER's counters (lockout, denial streak, request counts), --clear-source\n"
             "HOST's (root only).\n"
+            "--ssh-key FILE: the public key (a .pub file) sshd accepted first, for %%k %%K %%T.\n"
             "Exit status: 0 valid (and approved with --login), 1 not approved, 2 invalid config\n"
             "or usage.\n");
 }
@@ -303,7 +306,7 @@ static bool show(const char *path, const struct config *cfg, const struct approv
     hostfull[sizeof(hostfull) - 1] = '\0';
     binding_code_generate(code);
     vars = (struct template_vars){u->user, host, hostfull, u->service, u->rhost, u->tty, code, u->command,
-                                  u->target, u->command_full};
+                                  u->target, u->command_full, u->key_short, u->key_full, u->key_type};
 
     printf("config:              %s: OK\n", path);
     printf("issuer:              %s\n", cfg->issuer);
@@ -325,8 +328,8 @@ static bool show(const char *path, const struct config *cfg, const struct approv
     else
         printf("prompt:              %s: for service \"%s\" the message is shown %s\n",
                name_of(prompt_names, cfg->prompt), u->service,
-               approval_uses_prompt(cfg->prompt, u->service) ? "in a prompt, polling after Enter"
-                                                              : "as an info message, then polling");
+               approval_uses_prompt(cfg->prompt, u->service, u->tty) ? "in a prompt, polling after Enter"
+                                                                      : "as an info message, then polling");
     if (cfg->max_wait >= SSHD_LOGIN_GRACE_TIME)
         printf("warning:             max_wait %ds is not below sshd's default LoginGraceTime (%ds): "
                "sshd would cut SSH logins off first\n", cfg->max_wait, SSHD_LOGIN_GRACE_TIME);
@@ -351,6 +354,31 @@ static bool show(const char *path, const struct config *cfg, const struct approv
     show_two_person(cfg, u, &vars);
     free(subject);
     free(hint);
+    return ok;
+}
+
+/* --ssh-key: what the module would show for this public key, read as sshd would hand it
+ * over (SSH_AUTH_INFO_0: "publickey TYPE BASE64"). */
+static bool read_ssh_key(const char *path, struct ssh_key_info *key)
+{
+    char line[SSH_AUTH_INFO_MAX], *text, *type, *b64, *save = NULL;
+    FILE *f = fopen(path, "re");
+    bool ok = false;
+
+    if (!f || !fgets(line, sizeof(line), f)) {
+        fprintf(stderr, "pam_ciba-check: cannot read %s\n", path);
+    } else if (!(type = strtok_r(line, " \t\r\n", &save)) || !(b64 = strtok_r(NULL, " \t\r\n", &save)) ||
+               asprintf(&text, "publickey %s %s\n", type, b64) < 0) {
+        fprintf(stderr, "pam_ciba-check: %s: not a public key line (TYPE BASE64 [COMMENT])\n", path);
+    } else {
+        ok = ssh_auth_info_parse(text, key) == SSH_AUTH_INFO_KEY;
+        if (!ok)
+            fprintf(stderr, "pam_ciba-check: %s: not a key the module can show (unknown type or bad encoding)\n",
+                    path);
+        free(text);
+    }
+    if (f)
+        fclose(f);
     return ok;
 }
 
@@ -435,6 +463,7 @@ int main(int argc, char **argv)
         {"service", required_argument, NULL, 's'}, {"rhost", required_argument, NULL, 'r'},
         {"tty", required_argument, NULL, 't'}, {"command", required_argument, NULL, 'C'},
         {"debug", no_argument, NULL, 'd'}, {"offline", no_argument, NULL, 'o'},
+        {"ssh-key", required_argument, NULL, 'k'},
         {"show-limits", no_argument, NULL, 'S'}, {"clear-lockout", no_argument, NULL, 'L'},
         {"clear-source", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'}, {"show-message", no_argument, NULL, 'm'}, {NULL, 0, NULL, 0},
@@ -445,11 +474,12 @@ int main(int argc, char **argv)
     struct logger log = {stderr_log, NULL, false};
     bool login = false, offline = false, messages = false;
     struct config cfg;
+    struct ssh_key_info key;
     char err[1024];
     int opt, rc, n_errors = 0;
     enum limits_mode lmode = LIMITS_NONE;
 
-    while ((opt = getopt_long(argc, argv, "c:ls:r:t:C:dohm", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:ls:r:t:C:dohmk:", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
         case 'l': login = true; break;
@@ -462,6 +492,13 @@ int main(int argc, char **argv)
         case 'S': lmode = LIMITS_SHOW; break;
         case 'L': lmode = LIMITS_CLEAR_USER; break;
         case 'R': lmode = LIMITS_CLEAR_SOURCE; break;
+        case 'k':
+            if (!read_ssh_key(optarg, &key))
+                return 2;
+            u.key_short = key.fingerprint_short;
+            u.key_full = key.fingerprint;
+            u.key_type = key.type;
+            break;
         case 'h': usage(stdout); return 0;
         case 'm': messages = true; break;
         default: usage(stderr); return 2;

@@ -16,6 +16,7 @@ that cannot run here fails unless PAM_CIBA_ALLOW_SKIP=1 (./dev.sh check --quick)
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -138,7 +139,9 @@ class Env:
             "cache_dir": str(self.tmp / "cache"),  # never the system's /var/cache/pam_ciba
         }
         s.update(over)
-        text = "".join("%s = %s;\n" % (k, v if isinstance(v, int) else '"%s"' % v) for k, v in s.items())
+        # None leaves a key out (the module's default); a value with '"' is written as is.
+        text = "".join("%s = %s;\n" % (k, v if isinstance(v, int) else '"%s"' % v)
+                       for k, v in s.items() if v is not None)
         path = self.tmp / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -153,10 +156,11 @@ class Env:
         return [l.replace("pam_ciba.so", str(PAM_SO)).replace("/etc/security/pam_ciba.conf", str(conf))
                 for l in lines]
 
-    def install_service(self, service, snippet, conf, keep_common_auth):
-        """Debian's /etc/pam.d/SERVICE with the snippet applied as its comments say: in place
-        of "@include common-auth", or right after it."""
-        src = Path("/etc/pam.d", service).read_text().splitlines()
+    def install_service(self, service, snippet, conf, keep_common_auth, like=None):
+        """Debian's /etc/pam.d/SERVICE (or LIKE's, for a service Debian does not ship) with the
+        snippet applied as its comments say: in place of "@include common-auth", or right
+        after it."""
+        src = Path("/etc/pam.d", like or service).read_text().splitlines()
         out, done = [], False
         for line in src:
             if line.strip() == "@include common-auth":
@@ -169,14 +173,20 @@ class Env:
         check(done, "/etc/pam.d/%s has no @include common-auth line" % service)
         (self.tmp / "etc/pam.d" / service).write_text("\n".join(out) + "\n")
 
-    def start_sshd(self, fragment):
+    def restore_service(self, service):
+        """The host's own /etc/pam.d/SERVICE again (no pam_ciba in it)."""
+        shutil.copyfile(Path("/etc/pam.d", service), self.tmp / "etc/pam.d" / service)
+
+    def start_sshd(self, fragment, program="/usr/sbin/sshd", without=()):
         """A private sshd for one deployment: the etc/ssh fragment first (first value wins
-        in sshd_config, as with Debian's Include at the top), then the test's own settings."""
+        in sshd_config, as with Debian's Include at the top), then the test's own settings.
+        sshd uses its program name as its PAM service: program may be a link named
+        otherwise; options named in without are left out of the fragment."""
         self.stop_sshd()
         t = self.tmp
         cfg = t / "sshd_config"
         frag = [l for l in (ETC / "ssh/sshd_config.d" / fragment).read_text().splitlines()
-                if l.strip() and not l.lstrip().startswith("#")]
+                if l.strip() and not l.lstrip().startswith("#") and l.split()[0] not in without]
         cfg.write_text("\n".join(frag) + "\n" + "\n".join([
             "Port %d" % self.ssh_port,
             "ListenAddress 127.0.0.1",
@@ -191,9 +201,9 @@ class Env:
             "LogLevel VERBOSE",
             "",
         ]))
-        run(self.ns.argv(["/usr/sbin/sshd", "-t", "-f", str(cfg)]))
+        run(self.ns.argv([program, "-t", "-f", str(cfg)]))
         self.sshd_log = open(t / "sshd.log", "ab")
-        self.sshd = subprocess.Popen(self.ns.argv(["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)]),
+        self.sshd = subprocess.Popen(self.ns.argv([program, "-D", "-e", "-f", str(cfg)]),
                                      stdout=self.sshd_log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -367,6 +377,90 @@ def t_ssh_publickey_required_first(env):
     code, screen = env.tmux.wait_exit(name)
     check("Permission denied (publickey)" in screen, "expected a publickey refusal:\n" + screen)
     check(not env.auth_requests(), "a request was sent although the key step failed")
+
+
+def user_key_fingerprint(env):
+    """What the real ssh-keygen -lf says about the user's key: (fingerprint, type)."""
+    out = run(["ssh-keygen", "-lf", str(env.tmp / "user_key.pub")]).stdout.decode().split()
+    return out[1], out[-1].strip("()")
+
+
+KEY_DETAILS = ('[{\\"type\\":\\"ssh_login\\",\\"user\\":\\"%u\\",\\"source\\":\\"%r\\",'
+               '\\"key\\":\\"%K\\",\\"key_type\\":\\"%T\\"}]')
+
+
+def key_login_shows_fingerprint(env, service):
+    """ssh with the key; the approval prompt is on the screen and the provider already holds
+    a request (undecided) whose binding message has the key's short fingerprint (the
+    default template) and whose authorization_details has all of it; then approve."""
+    fp, ktype = user_key_fingerprint(env)
+    name, binding, screen = ssh_session(env, key=True)
+    req = env.only_request()
+    check(req["binding_message"] == binding and req["decision"] is None,
+          "screen %r, provider %r (%s)" % (binding, req["binding_message"], req["decision"]))
+    # Auth0's character set has no '/': the binding message shows it as '_'.
+    short = fp[:len("SHA256:") + 8].replace("/", "_")
+    check(re.fullmatch(r"%s login %s %s #[A-Z2-9]{4}" % (re.escape(HOST), USER, re.escape(short)), binding),
+          "binding message %r lacks the key %s (ssh-keygen: %s)" % (binding, short, fp))
+    with env.provider.lock:
+        form = list(env.provider.auth_requests.values())[0].form
+    details = json.loads(form["authorization_details"])
+    check(details == [{"type": "ssh_login", "user": USER, "source": "127.0.0.1", "key": fp, "key_type": ktype}],
+          "authorization_details %r, ssh-keygen says %s %s" % (details, fp, ktype))
+    SCREEN_LOG.append(("SSH client screen before approval (%s, key %s)" % (service, fp), screen))
+    env.provider.approve()
+    env.tmux.keys(name, "Enter")
+    code, screen = env.tmux.wait_exit(name)
+    check("REMOTE-RAN-%s" % USER in screen and code == 0, "login failed (status %s):\n%s" % (code, screen))
+
+
+def t_ssh_key_fingerprint_on_phone(env):
+    """Key, then approval: before anything is approved the phone's binding message shows
+    the key's fingerprint (the default template, "%h login %u %k #%c") and
+    authorization_details carries the whole fingerprint and type, exactly as ssh-keygen
+    -lf prints them; a keyboard-interactive-only login shows no key and no gap."""
+    env.install_service("sshd", "sshd.approval",
+                        env.write_conf(binding_message=None, authorization_details=KEY_DETAILS),
+                        keep_common_auth=False)
+    env.start_sshd("pam_ciba-publickey-then-approval.conf")
+    env.reset_provider(interval=1, phone="none")
+    key_login_shows_fingerprint(env, "sshd")
+    env.start_sshd("pam_ciba-approval-only.conf")
+    env.reset_provider(interval=1, phone="none")
+    name, binding, _ = ssh_session(env)
+    check(re.fullmatch(r"%s login %s #[A-Z2-9]{4}" % (re.escape(HOST), USER), binding),
+          "without a key: binding message %r" % binding)
+    with env.provider.lock:
+        form = list(env.provider.auth_requests.values())[0].form
+    details = json.loads(form["authorization_details"])
+    check(details[0]["key"] == "" and details[0]["key_type"] == "", "no key, yet %r" % details)
+    env.provider.deny()
+    env.tmux.keys(name, "Enter")
+    env.tmux.wait_exit(name)
+
+
+def t_ssh_renamed_sshd_prompts(env):
+    """sshd started under another name uses another PAM service (/etc/pam.d/sshd-ciba here;
+    the sshd service stays the host's, without pam_ciba): prompt = "auto" still puts the
+    message in a prompt, before the wait, and the key's fingerprint is still shown (here
+    without ExposeAuthInfo)."""
+    link = env.tmp / "sbin" / "sshd-ciba"
+    link.parent.mkdir(exist_ok=True)
+    if not link.exists():
+        link.symlink_to("/usr/sbin/sshd")
+    env.restore_service("sshd")
+    env.install_service("sshd-ciba", "sshd.approval",
+                        env.write_conf(binding_message=None, authorization_details=KEY_DETAILS),
+                        keep_common_auth=False, like="sshd")
+    try:
+        # sshd puts SSH_AUTH_INFO_0 in the PAM environment with or without ExposeAuthInfo
+        # (which makes it visible to the session as $SSH_USER_AUTH as well).
+        env.start_sshd("pam_ciba-publickey-then-approval.conf", program=str(link), without=("ExposeAuthInfo",))
+        env.reset_provider(interval=1, phone="none")
+        key_login_shows_fingerprint(env, "sshd-ciba")
+    finally:
+        (env.tmp / "etc/pam.d/sshd-ciba").unlink()
+        env.stop_sshd()
 
 
 def t_ssh_password_then_approval(env):
@@ -685,6 +779,15 @@ def t_check_tool_valid(env):
         check(want in out, "missing %r in:\n%s" % (want, out))
     check(CLIENT_SECRET not in out + r.stderr.decode(), "the secret was printed")
     check(not env.auth_requests(), "a request was sent without --login")
+    # --ssh-key: the message an SSH login with that key gets (default template)
+    fp, _ = user_key_fingerprint(env)
+    conf = env.write_conf("check.conf", binding_message=None)
+    r = check_tool(env, ["--config", str(conf), "--service", "sshd", "--ssh-key", str(env.tmp / "user_key.pub"),
+                         USER])
+    want = "binding message:     %s login %s %s #" % (HOST, USER, fp[:15].replace("/", "_"))
+    check(r.returncode == 0 and want in r.stdout.decode(), "no %r in:\n%s" % (want, r.stdout.decode()))
+    r = check_tool(env, ["--config", str(conf), "--ssh-key", str(conf), USER])
+    check(r.returncode == 2 and "not a" in r.stderr.decode(), "a config file taken as a key: %r" % (r,))
 
 
 def t_check_tool_show_message(env):
@@ -826,7 +929,7 @@ TESTS = [
     t_ssh_approval_only_approve, t_ssh_enter_first_then_approve, t_ssh_deny, t_ssh_no_answer,
     t_ssh_publickey_then_approval, t_ssh_publickey_then_approval_deny, t_ssh_publickey_required_first,
     t_ssh_password_then_approval, t_ssh_wrong_password_no_request, t_ssh_lockout_message,
-    t_ssh_provider_limited,
+    t_ssh_provider_limited, t_ssh_key_fingerprint_on_phone, t_ssh_renamed_sshd_prompts,
     t_sudo_approve, t_sudo_forged_command, t_sudo_deny, t_sudo_ctrl_c, t_sudo_provider_limited,
     t_login_approve, t_login_deny,
     t_ssh_typed_code, t_ssh_typed_code_before_approval, t_ssh_typed_wrong_code, t_ssh_typed_enter_only,

@@ -21,6 +21,8 @@
  *   --curl-url U --cafile C   (built with -DHOST_USES_CURL) the host's own libcurl and OpenSSL
  *                             must still work after the module ran: GET U, hash a string
  *   --rhost R --tty T         set PAM_RHOST / PAM_TTY (any bytes: hostile-text tests)
+ *   --pam-env NAME=VALUE      pam_putenv before authenticating, as sshd does with
+ *                             SSH_AUTH_INFO_0 (the value may hold newlines)
  *   --spare-fds N             after pam_start, lower RLIMIT_NOFILE so that only N more
  *                             descriptors can be opened (a caller's prlimit --nofile)
  *
@@ -53,7 +55,7 @@ extern char **environ;
 
 static const char *service, *user, *conv_mode = "ok", *secret_file, *scan_file;
 static const char *host_url, *cafile; /* used only with HOST_USES_CURL */
-static const char *rhost, *tty;
+static const char *rhost, *tty, *pam_env;
 static int spare_fds = -1;
 static int repeat = 1, nthreads = 1, growth_after = -1, hostcheck, fdcheck;
 static char *secret;
@@ -234,6 +236,8 @@ static void one_login(void)
         rc = pam_set_item(h, PAM_RHOST, rhost);
     if (rc == PAM_SUCCESS && tty)
         rc = pam_set_item(h, PAM_TTY, tty);
+    if (rc == PAM_SUCCESS && pam_env)
+        rc = pam_putenv(h, pam_env);
     if (rc == PAM_SUCCESS && spare_fds >= 0) {
         /* Every open descriptor number is below count + 1 here (none were closed). */
         struct rlimit rl;
@@ -552,6 +556,7 @@ int main(int argc, char **argv)
         else if (strcmp(o, "--cafile") == 0) cafile = v;
         else if (strcmp(o, "--rhost") == 0) rhost = v;
         else if (strcmp(o, "--tty") == 0) tty = v;
+        else if (strcmp(o, "--pam-env") == 0) pam_env = v;
         else if (strcmp(o, "--spare-fds") == 0) spare_fds = atoi(v);
         else {
             fprintf(stderr, "pam_host: unknown option %s\n", o);

@@ -778,6 +778,39 @@ def hostile_rhost_and_tty_never_reach_terminal_or_provider(c):
 
 HOSTILE_SHOWN = []
 
+# An Ed25519 key and what ssh-keygen -lf prints for it (tests/test_ssh_auth_info.c).
+SSH_KEY_LINE = b"publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDgvPmsUNd3a1spuy7P2gYJ266iTTGmolQcbysImo2hI\n"
+SSH_KEY_FP = "SHA256:ysBf1IM1+AQbWfxqWAEL+t15bzc0kf/+9jgI0KxOlZQ"
+
+
+@test
+def ssh_auth_info_only_under_sshd(c):
+    """SSH_AUTH_INFO_0 in the PAM environment shows its key (%k, %K, %T) only when PAM_TTY
+    says sshd ("ssh"), whatever the service name; under another terminal (su, sudo) the
+    same variable is ignored; a line the parser does not understand shows no key. Only
+    the display changes: each login is approved as usual."""
+    if not PAM_HOST:
+        raise Failure("PAM_HOST is not set (tests/suites/30-faults.sh builds it)")
+    c.write_conf(binding_message="%u %k #%c",
+                 authorization_details='[{"type": "login", "key": "%K", "key_type": "%T"}]')
+    c.write_service()
+    cases = [
+        (b"ssh", SSH_KEY_LINE, "alice SHA256:ysBf1IM1 #", (SSH_KEY_FP, "ED25519")),
+        (b"/dev/pts/3", SSH_KEY_LINE, "alice #", ("", "")),
+        (b"ssh", SSH_KEY_LINE.replace(b"ssh-ed25519 ", b"ssh-rsa "), "alice #", ("", "")),
+        (b"ssh", b"keyboard-interactive/pam\n", "alice #", ("", "")),
+    ]
+    for tty, info, want, (key, ktype) in cases:
+        c.p.reset()
+        o = c.host(["--tty", tty, "--pam-env", b"SSH_AUTH_INFO_0=" + info])
+        c.outcome(o, "PAM_SUCCESS", WAIT_BOUND)
+        form = c.bc_requests()[0]["form"]
+        check(form["binding_message"].startswith(want) and len(form["binding_message"]) == len(want) + 4,
+              "tty %r, %r: binding message %r, want %r..." % (tty, info[:30], form["binding_message"], want))
+        details = json.loads(form["authorization_details"])
+        check(details[0]["key"] == key and details[0]["key_type"] == ktype,
+              "tty %r: authorization_details %r" % (tty, details))
+
 
 @test
 def id_token_issued_before_the_request(c):

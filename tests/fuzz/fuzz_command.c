@@ -114,7 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(args);
     }
     {
-        struct template_vars v = {"alice", "web01", NULL, "sudo", NULL, NULL, "K7QF", ci.text, ci.target, ci.full};
+        struct template_vars v = {"alice", "web01", NULL, "sudo", NULL, NULL, "K7QF", ci.text, ci.target, ci.full,
+                                  NULL, NULL, NULL};
         FUZZ_ASSERT(binding_message_build("%h %u as %U: %C #%c", &v, msg) == RES_OK);
         FUZZ_ASSERT(strlen(msg) <= BINDING_MESSAGE_MAX);
     }

@@ -32,6 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         field[n++] = p;
     v = (struct template_vars){field[1], field[2], field[3], field[4], field[5], field[2] ? "K7QF" : NULL,
                                "K7QF"};
+    /* %k %K %T (often empty: the binding message makes each run of spaces one) */
+    v.key_short = field[5];
+    v.key_full = field[4];
+    v.key_type = field[3];
     if (template_check(field[0], why, sizeof(why)) == RES_OK) {
         if (template_expand(field[0], &v, size % 3 ? 0 : 16, &expanded) == RES_OK && strlen(expanded) < 4096) {
             if (login_hint_build(HINT_ISS_SUB, "https://t.example/", expanded, &hint) == RES_OK) {
