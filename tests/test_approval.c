@@ -179,9 +179,10 @@ static void test_enter_and_none(void **state)
 static void test_ssh_key_in_binding_message(void **state)
 {
     struct config c = config(PROMPT_AUTO, "web01 login %u %k #%c");
-    struct approval_user u = {"alice", "sshd", "192.0.2.7", "ssh", NULL, NULL, NULL, NULL,
-                              "SHA256:ysBf1IM1", "SHA256:ysBf1IM1+AQbWfxqWAEL+t15bzc0kf/+9jgI0KxOlZQ", "ED25519"};
-    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL};
+    struct approval_user u = {.user = "alice", .service = "sshd", .rhost = "192.0.2.7", .tty = "ssh",
+                              .key_short = "SHA256:ysBf1IM1",
+                              .key_full = "SHA256:ysBf1IM1+AQbWfxqWAEL+t15bzc0kf/+9jgI0KxOlZQ", .key_type = "ED25519"};
+    struct approval_ui ui = {ui_info, ui_prompt, NULL, NULL, NULL};
     struct approval_env env = {&tr, &clk, NULL, getuid(), false};
     struct approval_report rep;
     (void)state;

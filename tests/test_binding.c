@@ -38,7 +38,7 @@ static bool matches(const char *re, const char *s)
 static struct template_vars base(void)
 {
     return (struct template_vars){"alice", "web01", "web01.example.com", "sshd", "203.0.113.7", "pts/3", "K7QF",
-                                  "apt upgrade", "root", "apt upgrade"};
+                                  "apt upgrade", "root", "apt upgrade", NULL, NULL, NULL};
 }
 
 static void fits_as(enum binding_preset preset, const char *tmpl, const struct template_vars *v, const char *want)
@@ -293,7 +293,7 @@ static void test_property(void **state)
         for (int i = 0; i < 10; i++)
             random_fact(facts[i], (rnd() % 2) ? 200 : 24);
         v = (struct template_vars){facts[0], facts[1], facts[2], facts[3], facts[4], facts[5], "K7QF",
-                                   facts[6], facts[7], facts[8]};
+                                   facts[6], facts[7], facts[8], NULL, NULL, NULL};
         binding_profile_preset(preset, &p);
         if (binding_profile_check(&p, tmpl, why, sizeof(why)) != RES_OK) {
             assert_int_equal(binding_fit(tmpl, &v, &p, out), RES_CONFIG);

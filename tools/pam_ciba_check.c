@@ -239,7 +239,7 @@ static int show_messages(const struct config *cfg, const struct approval_user *u
     print_limits(cfg);
     for (int i = 0; i < n; i++) {
         struct template_vars vars = {users[i], host, hostfull, u->service, u->rhost, u->tty, code, u->command,
-                                     u->target, u->command_full};
+                                     u->target, u->command_full, u->key_short, u->key_full, u->key_type};
         char name[200];
         /* a user name is printed as the module would log it */
         log_escape(users[i], name, sizeof(name));
