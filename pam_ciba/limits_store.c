@@ -73,8 +73,12 @@ void limits_source_key(const char *rhost, char *out, size_t len)
             strcat(out, "/64");
         return;
     }
-    for (i = 0; rhost[i] && i + 1 < len && i < LIMITS_NAME_MAX; i++)
-        out[i] = (char)tolower((unsigned char)rhost[i]);
+    /* A name (or anything an application let the caller put there): control bytes cannot
+     * go into the record, so they count as '?'. */
+    for (i = 0; rhost[i] && i + 1 < len && i < LIMITS_NAME_MAX; i++) {
+        unsigned char ch = (unsigned char)rhost[i];
+        out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)tolower(ch);
+    }
     out[i] = '\0';
 }
 

@@ -267,6 +267,9 @@ static void test_source_key(void **state)
     assert_string_equal(k, "");
     limits_source_key("", k, sizeof(k));
     assert_string_equal(k, "");
+    /* a hostile PAM_RHOST: control bytes cannot reach the record */
+    limits_source_key("evil\nPAM_CIBA_OUTCOME=approved\x7f", k, sizeof(k));
+    assert_string_equal(k, "evil?pam_ciba_outcome=approved?");
 }
 
 static void test_message(void **state)

@@ -112,6 +112,22 @@ def always_code_used_once(c):
 
 
 @test
+def wrong_codes_count_toward_the_lockout(c):
+    """Guessing codes is push fatigue by other means: max_denials (3) wrong codes in a row
+    lock the user out, and then even a right code is not asked for until lockout_time ends."""
+    codes = c.issue(n=2)
+    for guess in ("ZZZZZ-ZZZZZ", "YYYYY-YYYYY", "XXXXX-XXXXX"):
+        c.expect_wrong(c.login(breakglass="always", max_denials=3, stdin=(guess + "\n").encode()))
+    o = c.login(breakglass="always", max_denials=3, stdin=(codes[0] + "\n").encode())
+    check(o.code == "PAM_AUTH_ERR", "a locked-out user logged in with a code: %s" % o.describe())
+    if o.code == "PAM_SUCCESS":
+        c.env.false_accepts += 1
+    check("outcome=locked_out" in c.decision(o), "decision %r" % c.decision(o))
+    check(c.count() == 2, "the locked-out attempt consumed a code")
+    c.no_traffic()
+
+
+@test
 def always_lowercase_with_blanks(c):
     codes = c.issue(n=1)
     typed = codes[0].lower().replace("-", " ")
@@ -386,11 +402,12 @@ def module_cost_per_check(c):
     """What a code check costs a login, from the decision lines (duration=)."""
     codes = c.issue(n=5)
     ok, wrong = [], []
+    # Five replays would lock alice out (wrong codes count toward max_denials): not measured here.
     for code in codes:
-        o = c.login(breakglass="always", stdin=(code + "\n").encode())
+        o = c.login(breakglass="always", max_denials=0, stdin=(code + "\n").encode())
         c.expect_breakglass(o, len(codes) - 1 - codes.index(code))
         ok.append(float(re.search(r"duration=([\d.]+)s", c.decision(o)).group(1)))
-        o = c.login(breakglass="always", stdin=(code + "\n").encode())
+        o = c.login(breakglass="always", max_denials=0, stdin=(code + "\n").encode())
         c.expect_wrong(o)
         wrong.append(float(re.search(r"duration=([\d.]+)s", c.decision(o)).group(1)))
     r = subprocess.run([str(CODES_TOOL), "bench"], capture_output=True, text=True, timeout=60)
