@@ -1,5 +1,6 @@
 /* Break-glass records without I/O: the canonical text, the code alphabet, scrypt, constant-time matching. */
 #include "breakglass.h"
+#include "record_text.h"
 #include "text.h"
 
 #include <limits.h>
@@ -41,36 +42,8 @@ static const char *const state_names[] = {"live", "used", "revoked"};
 
 /* ---- formatting ---- */
 
-struct out {
-    char *p;
-    size_t left;
-    bool ok;
-};
 
-static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    if (!o->ok)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(o->p, o->left, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->left) {
-        o->ok = false;
-        return;
-    }
-    o->p += n;
-    o->left -= (size_t)n;
-}
 
-static void put_hex(struct out *o, const unsigned char *b, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n && o->ok; i++)
-        putf(o, "%c%c", hex[b[i] >> 4], hex[b[i] & 15]);
-}
 
 static bool record_ok(const struct bg_record *rec)
 {
@@ -88,124 +61,74 @@ static bool record_ok(const struct bg_record *rec)
 
 size_t bg_format(const struct bg_record *rec, char *out, size_t len)
 {
-    struct out o = {out, len, len > 0};
+    struct rtext_out o = {out, len, len > 0};
 
     if (!record_ok(rec))
         return 0;
-    putf(&o, MAGIC "user %zu:%s\nkdf scrypt %u %u %u\nsalt ", strlen(rec->user), rec->user, rec->kdf.log2n,
+    rtext_putf(&o, MAGIC "user %zu:%s\nkdf scrypt %u %u %u\nsalt ", strlen(rec->user), rec->user, rec->kdf.log2n,
          rec->kdf.r, rec->kdf.p);
-    put_hex(&o, rec->salt, sizeof(rec->salt));
-    putf(&o, "\nissued %lld\n", rec->issued);
+    rtext_put_hex(&o, rec->salt, sizeof(rec->salt));
+    rtext_putf(&o, "\nissued %lld\n", rec->issued);
     for (int i = 0; i < rec->n; i++) {
         const struct bg_slot *s = &rec->slot[i];
         if (s->state == BG_LIVE)
-            putf(&o, "live ");
+            rtext_putf(&o, "live ");
         else
-            putf(&o, "%s %lld ", state_names[s->state], s->when);
-        put_hex(&o, s->hash, sizeof(s->hash));
-        putf(&o, "\n");
+            rtext_putf(&o, "%s %lld ", state_names[s->state], s->when);
+        rtext_put_hex(&o, s->hash, sizeof(s->hash));
+        rtext_putf(&o, "\n");
     }
     return o.ok ? (size_t)(o.p - out) : 0;
 }
 
 /* ---- parsing: strict, so that only bg_format's own output is accepted ---- */
 
-struct in {
-    const char *p, *end;
-    bool ok;
-};
 
-static bool peek(const struct in *c, const char *lit)
-{
-    size_t n = strlen(lit);
-    return c->ok && (size_t)(c->end - c->p) >= n && memcmp(c->p, lit, n) == 0;
-}
 
-static void expect(struct in *c, const char *lit)
-{
-    if (peek(c, lit))
-        c->p += strlen(lit);
-    else
-        c->ok = false;
-}
 
-/* A decimal number without sign or leading zeros, at most max. */
-static long long get_num(struct in *c, long long max)
-{
-    long long v = 0;
-    const char *start = c->p;
-    while (c->ok && c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-        int d = *c->p - '0';
-        if (v > (max - d) / 10) {
-            c->ok = false;
-            break;
-        }
-        v = v * 10 + d;
-        c->p++;
-    }
-    if (c->p == start || (*start == '0' && c->p - start > 1))
-        c->ok = false;
-    return c->ok ? v : 0;
-}
 
-static int hexval(char ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
 
-static void get_hex(struct in *c, unsigned char *out, size_t n)
-{
-    for (size_t i = 0; i < n && c->ok; i++) {
-        int hi = c->end - c->p >= 2 ? hexval(c->p[0]) : -1, lo = hi >= 0 ? hexval(c->p[1]) : -1;
-        if (lo < 0) {
-            c->ok = false;
-            return;
-        }
-        out[i] = (unsigned char)(hi << 4 | lo);
-        c->p += 2;
-    }
-}
 
 result bg_parse(const char *text, size_t len, struct bg_record *rec)
 {
-    struct in c = {text, text + len, true};
+    struct rtext_in c = {text, text + len, true};
     size_t ulen;
 
     memset(rec, 0, sizeof(*rec));
-    expect(&c, MAGIC "user ");
-    ulen = (size_t)get_num(&c, BREAKGLASS_USER_MAX);
-    expect(&c, ":");
+    rtext_expect(&c, MAGIC "user ");
+    ulen = (size_t)rtext_get_num(&c, BREAKGLASS_USER_MAX);
+    rtext_expect(&c, ":");
     if (!c.ok || ulen == 0 || (size_t)(c.end - c.p) < ulen || memchr(c.p, '\0', ulen))
         return RES_INVALID_TOKEN;
     memcpy(rec->user, c.p, ulen);
     rec->user[ulen] = '\0';
     c.p += ulen;
-    expect(&c, "\nkdf scrypt ");
-    rec->kdf.log2n = (unsigned)get_num(&c, 64);
-    expect(&c, " ");
-    rec->kdf.r = (unsigned)get_num(&c, 1024);
-    expect(&c, " ");
-    rec->kdf.p = (unsigned)get_num(&c, 1024);
-    expect(&c, "\nsalt ");
-    get_hex(&c, rec->salt, sizeof(rec->salt));
-    expect(&c, "\nissued ");
-    rec->issued = get_num(&c, TIME_MAX);
-    expect(&c, "\n");
+    rtext_expect(&c, "\nkdf scrypt ");
+    rec->kdf.log2n = (unsigned)rtext_get_num(&c, 64);
+    rtext_expect(&c, " ");
+    rec->kdf.r = (unsigned)rtext_get_num(&c, 1024);
+    rtext_expect(&c, " ");
+    rec->kdf.p = (unsigned)rtext_get_num(&c, 1024);
+    rtext_expect(&c, "\nsalt ");
+    rtext_get_hex(&c, rec->salt, sizeof(rec->salt));
+    rtext_expect(&c, "\nissued ");
+    rec->issued = rtext_get_num(&c, TIME_MAX);
+    rtext_expect(&c, "\n");
     while (c.ok && c.p < c.end) {
         struct bg_slot *s;
-        int st = peek(&c, "live ") ? BG_LIVE : peek(&c, "used ") ? BG_USED : peek(&c, "revoked ") ? BG_REVOKED : -1;
+        int st = rtext_at(&c, "live ") ? BG_LIVE : rtext_at(&c, "used ") ? BG_USED : rtext_at(&c, "revoked ") ? BG_REVOKED : -1;
         if (st < 0 || rec->n >= BREAKGLASS_MAX_CODES)
             return RES_INVALID_TOKEN;
         s = &rec->slot[rec->n++];
         s->state = st;
-        expect(&c, state_names[st]);
-        expect(&c, " ");
+        rtext_expect(&c, state_names[st]);
+        rtext_expect(&c, " ");
         if (st != BG_LIVE) {
-            s->when = get_num(&c, TIME_MAX);
-            expect(&c, " ");
+            s->when = rtext_get_num(&c, TIME_MAX);
+            rtext_expect(&c, " ");
         }
-        get_hex(&c, s->hash, sizeof(s->hash));
-        expect(&c, "\n");
+        rtext_get_hex(&c, s->hash, sizeof(s->hash));
+        rtext_expect(&c, "\n");
     }
     if (!c.ok || c.p != c.end || !record_ok(rec))
         return RES_INVALID_TOKEN;

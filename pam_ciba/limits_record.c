@@ -1,5 +1,6 @@
 /* Request limits over one record: the window, the pending rule, the denial streak and lockout, the text form. */
 #include "limits_record.h"
+#include "record_text.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -27,41 +28,25 @@ void limits_record_init(struct limits_record *rec, int kind, const char *name, c
 
 /* ---- text ---- */
 
-struct out {
-    char *p;
-    size_t left;
-    bool ok;
-};
 
-static void put(struct out *o, const char *s, size_t n)
-{
-    if (!o->ok || n >= o->left) {
-        o->ok = false;
-        return;
-    }
-    memcpy(o->p, s, n);
-    o->p += n;
-    o->left -= n;
-    *o->p = '\0';
-}
 
-static void put_num(struct out *o, const char *prefix, long long v)
+static void put_num(struct rtext_out *o, const char *prefix, long long v)
 {
     char buf[96];
     int n = snprintf(buf, sizeof(buf), "%s%lld", prefix, v);
     if (n < 0 || (size_t)n >= sizeof(buf))
         o->ok = false;
     else
-        put(o, buf, (size_t)n);
+        rtext_put(o, buf, (size_t)n);
 }
 
-static void put_str(struct out *o, const char *name, const char *v)
+static void put_str(struct rtext_out *o, const char *name, const char *v)
 {
     char b[64];
     int n = snprintf(b, sizeof(b), "%s %zu:", name, strlen(v));
-    put(o, b, (size_t)n);
-    put(o, v, strlen(v));
-    put(o, "\n", 1);
+    rtext_put(o, b, (size_t)n);
+    rtext_put(o, v, strlen(v));
+    rtext_put(o, "\n", 1);
 }
 
 static bool ms_ok(long long v)
@@ -71,20 +56,20 @@ static bool ms_ok(long long v)
 
 size_t limits_format(const struct limits_record *rec, char *out, size_t len)
 {
-    struct out o = {out, len, len > 0};
+    struct rtext_out o = {out, len, len > 0};
     static const char hex[] = "0123456789abcdef";
 
     if ((rec->kind != LIMITS_USER && rec->kind != LIMITS_SOURCE) || !rec->name[0] || rec->n > LIMITS_ENTRIES_MAX ||
         !ms_ok(rec->locked_until_ms) || strlen(rec->name) > LIMITS_NAME_MAX || strlen(rec->boot) > LIMITS_BOOT_MAX ||
         strchr(rec->name, '\n') || strchr(rec->boot, '\n'))
         return 0;
-    put(&o, MAGIC "\n", strlen(MAGIC) + 1);
-    put(&o, rec->kind == LIMITS_USER ? "kind user\n" : "kind source\n", rec->kind == LIMITS_USER ? 10 : 12);
+    rtext_put(&o, MAGIC "\n", strlen(MAGIC) + 1);
+    rtext_put(&o, rec->kind == LIMITS_USER ? "kind user\n" : "kind source\n", rec->kind == LIMITS_USER ? 10 : 12);
     put_str(&o, "name", rec->name);
     put_str(&o, "boot", rec->boot);
     put_num(&o, "streak ", (long long)rec->streak);
     put_num(&o, "\nlocked ", rec->locked_until_ms);
-    put(&o, "\n", 1);
+    rtext_put(&o, "\n", 1);
     for (size_t i = 0; i < rec->n; i++) {
         char id[17];
         const struct limits_entry *e = &rec->e[i];
@@ -93,65 +78,30 @@ size_t limits_format(const struct limits_record *rec, char *out, size_t len)
         for (int k = 0; k < 16; k++)
             id[k] = hex[(e->id >> (60 - 4 * k)) & 15];
         id[16] = '\0';
-        put(&o, "entry ", 6);
-        put(&o, id, 16);
+        rtext_put(&o, "entry ", 6);
+        rtext_put(&o, id, 16);
         put_num(&o, " ", e->start_ms);
         put_num(&o, " ", e->until_ms);
         put_num(&o, " ", (long long)e->pid);
         put_num(&o, " ", (long long)e->pstart);
-        put(&o, "\n", 1);
+        rtext_put(&o, "\n", 1);
     }
     return o.ok ? (size_t)(o.p - out) : 0;
 }
 
-struct in {
-    const char *p, *end;
-    bool ok;
-};
 
-static bool at(const struct in *c, const char *lit)
-{
-    size_t n = strlen(lit);
-    return c->ok && (size_t)(c->end - c->p) >= n && memcmp(c->p, lit, n) == 0;
-}
 
-static void expect(struct in *c, const char *lit)
-{
-    if (at(c, lit))
-        c->p += strlen(lit);
-    else
-        c->ok = false;
-}
 
-/* A decimal number without sign or leading zeros, at most max. */
-static long long get_num(struct in *c, long long max)
-{
-    long long v = 0;
-    const char *start = c->p;
-
-    while (c->ok && c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-        int d = *c->p - '0';
-        if (v > (max - d) / 10) {
-            c->ok = false;
-            break;
-        }
-        v = v * 10 + d;
-        c->p++;
-    }
-    if (c->p == start || (*start == '0' && c->p - start > 1))
-        c->ok = false;
-    return c->ok ? v : 0;
-}
 
 /* "name LEN:BYTES\n" into dst (cap bytes with the NUL); no NUL or newline inside. */
-static void get_str(struct in *c, const char *name, char *dst, size_t cap, size_t min)
+static void get_str(struct rtext_in *c, const char *name, char *dst, size_t cap, size_t min)
 {
     size_t n;
 
-    expect(c, name);
-    expect(c, " ");
-    n = (size_t)get_num(c, (long long)cap - 1);
-    expect(c, ":");
+    rtext_expect(c, name);
+    rtext_expect(c, " ");
+    n = (size_t)rtext_get_num(c, (long long)cap - 1);
+    rtext_expect(c, ":");
     if (!c->ok || n < min || (size_t)(c->end - c->p) < n || memchr(c->p, '\0', n) || memchr(c->p, '\n', n)) {
         c->ok = false;
         return;
@@ -159,71 +109,59 @@ static void get_str(struct in *c, const char *name, char *dst, size_t cap, size_
     memcpy(dst, c->p, n);
     dst[n] = '\0';
     c->p += n;
-    expect(c, "\n");
+    rtext_expect(c, "\n");
 }
 
-static int hexval(char ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
 
 result limits_parse(const char *text, size_t len, struct limits_record *rec)
 {
-    struct in c = {text, text + len, true};
+    struct rtext_in c = {text, text + len, true};
 
     limits_record_init(rec, LIMITS_USER, NULL, NULL);
-    expect(&c, MAGIC "\n");
-    if (at(&c, "kind source\n"))
+    rtext_expect(&c, MAGIC "\n");
+    if (rtext_at(&c, "kind source\n"))
         rec->kind = LIMITS_SOURCE;
-    expect(&c, rec->kind == LIMITS_USER ? "kind user\n" : "kind source\n");
+    rtext_expect(&c, rec->kind == LIMITS_USER ? "kind user\n" : "kind source\n");
     get_str(&c, "name", rec->name, sizeof(rec->name), 1);
     get_str(&c, "boot", rec->boot, sizeof(rec->boot), 0);
-    expect(&c, "streak ");
-    rec->streak = (unsigned)get_num(&c, 1000000);
-    expect(&c, "\nlocked ");
-    rec->locked_until_ms = get_num(&c, MS_MAX);
-    expect(&c, "\n");
-    while (c.ok && at(&c, "entry ")) {
+    rtext_expect(&c, "streak ");
+    rec->streak = (unsigned)rtext_get_num(&c, 1000000);
+    rtext_expect(&c, "\nlocked ");
+    rec->locked_until_ms = rtext_get_num(&c, MS_MAX);
+    rtext_expect(&c, "\n");
+    while (c.ok && rtext_at(&c, "entry ")) {
         struct limits_entry *e = &rec->e[rec->n];
-        expect(&c, "entry ");
+        rtext_expect(&c, "entry ");
         if (rec->n == LIMITS_ENTRIES_MAX || c.end - c.p < 16) {
             c.ok = false;
             break;
         }
         e->id = 0;
         for (int k = 0; k < 16 && c.ok; k++) {
-            int v = hexval(c.p[k]);
+            int v = rtext_hexval(c.p[k]);
             if (v < 0)
                 c.ok = false;
             e->id = e->id << 4 | (uint64_t)(v < 0 ? 0 : v);
         }
         c.p += 16;
-        expect(&c, " ");
-        e->start_ms = get_num(&c, MS_MAX);
-        expect(&c, " ");
-        e->until_ms = get_num(&c, MS_MAX);
-        expect(&c, " ");
-        e->pid = (uint32_t)get_num(&c, UINT32_MAX);
-        expect(&c, " ");
-        e->pstart = (unsigned long long)get_num(&c, MS_MAX);
-        expect(&c, "\n");
+        rtext_expect(&c, " ");
+        e->start_ms = rtext_get_num(&c, MS_MAX);
+        rtext_expect(&c, " ");
+        e->until_ms = rtext_get_num(&c, MS_MAX);
+        rtext_expect(&c, " ");
+        e->pid = (uint32_t)rtext_get_num(&c, UINT32_MAX);
+        rtext_expect(&c, " ");
+        e->pstart = (unsigned long long)rtext_get_num(&c, MS_MAX);
+        rtext_expect(&c, "\n");
         for (size_t i = 0; c.ok && i < rec->n; i++)
             if (rec->e[i].id == e->id)
                 c.ok = false; /* one login, one entry */
         rec->n++;
     }
     rec->body_len = (size_t)(c.p - text);
-    expect(&c, "mac ");
-    for (int i = 0; c.ok && i < 32; i++) {
-        int hi = c.end - c.p >= 2 ? hexval(c.p[0]) : -1, lo = hi >= 0 ? hexval(c.p[1]) : -1;
-        if (lo < 0) {
-            c.ok = false;
-            break;
-        }
-        rec->mac[i] = (unsigned char)(hi << 4 | lo);
-        c.p += 2;
-    }
-    expect(&c, "\n");
+    rtext_expect(&c, "mac ");
+    rtext_get_hex(&c, rec->mac, 32);
+    rtext_expect(&c, "\n");
     if (!c.ok || c.p != c.end)
         return RES_INVALID_TOKEN;
     return RES_OK;
