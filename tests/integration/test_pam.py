@@ -1264,13 +1264,31 @@ def typed_wrong_code_after_approval(c):
 
 @test
 def typed_guesses_never_accepted(c):
-    """Twenty logins, each approved on the phone, each answered with a wrong guess: none gets in."""
+    """Twenty logins, each approved on the phone, each answered with a wrong guess: none gets
+    in (the request limits, which stop the guessing after 3, are off here)."""
     for i in range(20):
         c.p.reset()
-        o, code, _ = typed_login(c, lambda code, i=i: other_code(code) if i % 2 else code[::-1] + "X")
+        o, code, _ = typed_login(c, lambda code, i=i: other_code(code) if i % 2 else code[::-1] + "X",
+                                 max_denials=0, max_requests=0)
         c.expect(o, "PAM_AUTH_ERR")
         outcome_logged(o, "wrong_code")
     check(not c.token_requests(), "token requested after a wrong code")
+
+
+@test
+def typed_wrong_codes_lock_out(c):
+    """Wrong typed codes count as denials: after max_denials (3) of them, no request is sent
+    and not even the right code is asked for until lockout_time ends."""
+    for _ in range(3):
+        c.p.reset()
+        o, code, _ = typed_login(c, lambda code: other_code(code), max_denials=3)
+        c.expect(o, "PAM_AUTH_ERR")
+        outcome_logged(o, "wrong_code")
+    c.p.reset()
+    o = c.login(conf=False)
+    c.expect(o, "PAM_AUTH_ERR")
+    outcome_logged(o, "locked_out")
+    check(not c.p.auth_requests, "a request was sent during the lockout")
 
 
 @test
