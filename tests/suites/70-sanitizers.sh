@@ -62,6 +62,20 @@ else
   passed=$((passed + $(sed 's/.*passed=\([0-9]*\).*/\1/' <<<"$line")))
   failed=$((failed + $(sed 's/.*failed=\([0-9]*\).*/\1/' <<<"$line")))
 fi
+# A login whose exit status LeakSanitizer replaced (86) because its own tracer crashed at
+# exit (no leak report: counted below) lost its result, not its verdict: that test runs
+# once more, alone, leak checking still on, and counts by that run. Any report still fails.
+for name in $(sed -n 's/^FAIL: \([a-z0-9_]*\): .*UNKNOWN(rc=86).*/\1/p' "$out"); do
+  mkdir -p "$logs/rerun-$name"
+  if PAM_TEST_WRAPPER="$ROOT/tests/sanitize/asan-run.sh $rt $logs/rerun-$name $leaks" PAM_CIBA_SO="$so" \
+       "$PY" "$ROOT/tests/integration/test_pam.py" -k "$name" 2>&1 | grep -qE "^RESULT passed=[1-9][0-9]* failed=0"; then
+    echo "note: asan integration: $name lost its exit status to an LSan tracer crash; run again alone: passed"
+    passed=$((passed + 1))
+    failed=$((failed - 1))
+  else
+    echo "asan integration: $name failed again when run alone"
+  fi
+done
 # A leak, an ASan or a UBSan error fails; LeakSanitizer's own tracer failing at some exit
 # (it needs ptrace, which a loaded machine can refuse) is counted and shown, not a finding.
 tracer=0
