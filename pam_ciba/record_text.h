@@ -1,4 +1,4 @@
-/* Strict text records (limit counters, break-glass codes): a bounded writer, and a reader
+/* Strict text records (reuse records, limit counters, break-glass codes): a bounded writer, and a reader
  * that accepts only what the writer makes. */
 #ifndef PAM_CIBA_RECORD_TEXT_H
 #define PAM_CIBA_RECORD_TEXT_H

@@ -1,5 +1,6 @@
 /* Reuse records: HMAC-SHA256 under a root-only random key, bound to caller, target, service, tty, session. */
 #include "reuse.h"
+#include "record_text.h"
 #include "hostkey.h"
 #include "safe_file.h"
 #include "wipe.h"
@@ -100,48 +101,31 @@ static bool identity_ok(const struct reuse_identity *id)
  * Strings carry their byte count, so a value may hold any byte but NUL and no value can
  * end early or spill into the next field. */
 
-struct out {
-    char *p;
-    size_t left;
-    bool ok;
-};
 
-static void put(struct out *o, const char *s, size_t n)
-{
-    if (!o->ok || n >= o->left) {
-        o->ok = false;
-        return;
-    }
-    memcpy(o->p, s, n);
-    o->p += n;
-    o->left -= n;
-    *o->p = '\0';
-}
-
-static void put_num(struct out *o, const char *name, unsigned long long v)
+static void put_num(struct rtext_out *o, const char *name, unsigned long long v)
 {
     char b[64];
     int n = snprintf(b, sizeof(b), "%s %llu\n", name, v);
-    put(o, b, (size_t)n);
+    rtext_put(o, b, (size_t)n);
 }
 
-static void put_str(struct out *o, const char *name, const char *v)
+static void put_str(struct rtext_out *o, const char *name, const char *v)
 {
     char b[64];
     int n = v ? snprintf(b, sizeof(b), "%s %zu:", name, strlen(v)) : snprintf(b, sizeof(b), "%s -", name);
-    put(o, b, (size_t)n);
+    rtext_put(o, b, (size_t)n);
     if (v)
-        put(o, v, strlen(v));
-    put(o, "\n", 1);
+        rtext_put(o, v, strlen(v));
+    rtext_put(o, "\n", 1);
 }
 
 size_t reuse_format(const struct reuse_identity *id, long long ms, char *out, size_t len)
 {
-    struct out o = {out, len, len > 0};
+    struct rtext_out o = {out, len, len > 0};
 
     if (!identity_ok(id) || ms < 0)
         return 0;
-    put(&o, MAGIC "\n", strlen(MAGIC) + 1);
+    rtext_put(&o, MAGIC "\n", strlen(MAGIC) + 1);
     put_num(&o, "approved", (unsigned long long)ms);
     put_str(&o, "user", id->user);
     put_str(&o, "service", id->service);
@@ -151,53 +135,23 @@ size_t reuse_format(const struct reuse_identity *id, long long ms, char *out, si
     put_num(&o, "ruid", (unsigned long long)id->ruid);
     put_str(&o, "ruser", id->ruser);
     put_num(&o, "loginuid", id->loginuid);
-    put(&o, id->command ? "scope command\n" : "scope session\n", 14);
+    rtext_put(&o, id->command ? "scope command\n" : "scope session\n", 14);
     put_str(&o, "command", id->command);
     return o.ok ? (size_t)(o.p - out) : 0;
 }
 
 struct in {
-    const char *p, *end;
+    struct rtext_in r;
     char *buf, *bend; /* where parsed strings go, NUL-terminated */
-    bool ok;
 };
-
-static void expect(struct in *c, const char *lit)
-{
-    size_t n = strlen(lit);
-    if (c->ok && (size_t)(c->end - c->p) >= n && memcmp(c->p, lit, n) == 0)
-        c->p += n;
-    else
-        c->ok = false;
-}
-
-/* A decimal number without sign or leading zeros, at most max. */
-static unsigned long long get_num(struct in *c, unsigned long long max)
-{
-    unsigned long long v = 0;
-    const char *start = c->p;
-
-    while (c->ok && c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-        unsigned d = (unsigned)(*c->p - '0');
-        if (v > (max - d) / 10) {
-            c->ok = false;
-            break;
-        }
-        v = v * 10 + d;
-        c->p++;
-    }
-    if (c->p == start || (*start == '0' && c->p - start > 1))
-        c->ok = false;
-    return c->ok ? v : 0;
-}
 
 static unsigned long long get_num_line(struct in *c, const char *name, unsigned long long max)
 {
     unsigned long long v;
-    expect(c, name);
-    expect(c, " ");
-    v = get_num(c, max);
-    expect(c, "\n");
+    rtext_expect(&c->r, name);
+    rtext_expect(&c->r, " ");
+    v = (unsigned long long)rtext_get_num(&c->r, (long long)max);
+    rtext_expect(&c->r, "\n");
     return v;
 }
 
@@ -207,41 +161,36 @@ static const char *get_str(struct in *c, const char *name, bool optional, size_t
     size_t n;
     char *v;
 
-    expect(c, name);
-    expect(c, " ");
-    if (optional && c->ok && c->p < c->end && *c->p == '-') {
-        expect(c, "-\n");
+    rtext_expect(&c->r, name);
+    rtext_expect(&c->r, " ");
+    if (optional && c->r.ok && c->r.p < c->r.end && *c->r.p == '-') {
+        rtext_expect(&c->r, "-\n");
         return NULL;
     }
-    n = (size_t)get_num(c, REUSE_FIELD_MAX);
-    expect(c, ":");
-    if (!c->ok || n < min || (size_t)(c->end - c->p) < n || (size_t)(c->bend - c->buf) <= n ||
-        memchr(c->p, '\0', n)) {
-        c->ok = false;
+    n = (size_t)rtext_get_num(&c->r, REUSE_FIELD_MAX);
+    rtext_expect(&c->r, ":");
+    if (!c->r.ok || n < min || (size_t)(c->r.end - c->r.p) < n || (size_t)(c->bend - c->buf) <= n ||
+        memchr(c->r.p, '\0', n)) {
+        c->r.ok = false;
         return NULL;
     }
     v = c->buf;
-    memcpy(v, c->p, n);
+    memcpy(v, c->r.p, n);
     v[n] = '\0';
     c->buf += n + 1;
-    c->p += n;
-    expect(c, "\n");
+    c->r.p += n;
+    rtext_expect(&c->r, "\n");
     return v;
-}
-
-static int hexval(char ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
 result reuse_parse(const char *text, size_t len, struct reuse_record *rec)
 {
-    struct in c = {text, text + len, rec->buf, rec->buf + sizeof(rec->buf), true};
+    struct in c = {{text, text + len, true}, rec->buf, rec->buf + sizeof(rec->buf)};
     bool command_scope = false;
 
     memset(&rec->id, 0, sizeof(rec->id));
     rec->ms = 0;
-    expect(&c, MAGIC "\n");
+    rtext_expect(&c.r, MAGIC "\n");
     rec->ms = (long long)get_num_line(&c, "approved", (unsigned long long)LLONG_MAX / 2);
     rec->id.user = get_str(&c, "user", false, 1);
     rec->id.service = get_str(&c, "service", false, 1);
@@ -251,25 +200,17 @@ result reuse_parse(const char *text, size_t len, struct reuse_record *rec)
     rec->id.ruid = (uid_t)get_num_line(&c, "ruid", (uid_t)-1);
     rec->id.ruser = get_str(&c, "ruser", true, 0);
     rec->id.loginuid = (uint32_t)get_num_line(&c, "loginuid", UINT32_MAX);
-    if (c.ok && (size_t)(c.end - c.p) >= 14 && memcmp(c.p, "scope command\n", 14) == 0)
+    if (rtext_at(&c.r, "scope command\n"))
         command_scope = true;
-    expect(&c, command_scope ? "scope command\n" : "scope session\n");
+    rtext_expect(&c.r, command_scope ? "scope command\n" : "scope session\n");
     rec->id.command = command_scope ? get_str(&c, "command", false, 1) : NULL;
     if (!command_scope)
-        expect(&c, "command -\n");
-    rec->body_len = (size_t)(c.p - text);
-    expect(&c, "mac ");
-    for (int i = 0; c.ok && i < 32; i++) {
-        int hi = c.end - c.p >= 2 ? hexval(c.p[0]) : -1, lo = hi >= 0 ? hexval(c.p[1]) : -1;
-        if (lo < 0) {
-            c.ok = false;
-            break;
-        }
-        rec->mac[i] = (unsigned char)(hi << 4 | lo);
-        c.p += 2;
-    }
-    expect(&c, "\n");
-    if (!c.ok || c.p != c.end)
+        rtext_expect(&c.r, "command -\n");
+    rec->body_len = (size_t)(c.r.p - text);
+    rtext_expect(&c.r, "mac ");
+    rtext_get_hex(&c.r, rec->mac, 32);
+    rtext_expect(&c.r, "\n");
+    if (!c.r.ok || c.r.p != c.r.end)
         return RES_INVALID_TOKEN;
     return RES_OK;
 }
