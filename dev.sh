@@ -107,9 +107,11 @@ check() {
   trap 'rm -rf "$out"' RETURN
 
   say "unit tests (cmocka)"
+  local started=$SECONDS
   make -C "$BUILD" -j"$(nproc)" -s check >/dev/null 2>&1 || true
   grep -h -E '^\[  (PASSED|FAILED)  \]|^\[  FAILED  \] [a-z_]+' "$BUILD"/tests/test_*.log || true
   count_cmocka
+  say "unit tests: $((SECONDS - started)) s"
 
   # Every other suite is an executable tests/suites/NN-name.sh that ends its output
   # with "RESULT passed=N failed=M [skipped=K]"; a suite that prints no such line counts as failed.
@@ -123,9 +125,11 @@ check() {
       continue
     fi
     say "suite $name"
+    started=$SECONDS
     ROOT="$ROOT" BUILD="$BUILD" PY="$PY" PAM_CIBA_SO="$BUILD/pam_ciba/.libs/pam_ciba.so" \
       PAM_CIBA_ALLOW_SKIP=$ALLOW_SKIP bash "$suite" </dev/null 2>&1 | tee "$out/$name.txt" || true
     count_result_line "$out/$name.txt"
+    say "suite $name: $((SECONDS - started)) s"
   done
   echo
   if [ $quick = 1 ]; then

@@ -296,6 +296,16 @@ static void note(struct errs *e, const char *key, int line, const char *fmt, ...
     report(e, msg);
 }
 
+/* A list element compared exactly (a name, an acr value): 1..256 bytes, no blank or
+ * control character, since one would be a typo that never matches. */
+static bool list_word_ok(const char *v)
+{
+    bool ok = *v && strlen(v) <= 256;
+    for (const char *q = v; ok && *q; q++)
+        ok = (unsigned char)*q > 0x20 && *q != 0x7f;
+    return ok;
+}
+
 /* A check on a key after every key was read: the line is where the key is, or 0. */
 #define FAIL(key, ...) note(e, key, line_of(e, key), __VA_ARGS__)
 
@@ -798,11 +808,7 @@ static result finish_policy(struct config *cfg, struct errs *e, uid_t trusted_ui
         char **lists[] = {cfg->groups, cfg->exempt_users, cfg->exempt_rhosts, cfg->services};
         for (size_t l = 0; l < 4; l++) {
             for (size_t i = 0; lists[l] && lists[l][i]; i++) {
-                const char *v = lists[l][i];
-                bool ok = *v && strlen(v) <= 256;
-                for (const char *q = v; ok && *q; q++)
-                    ok = (unsigned char)*q > 0x20 && *q != 0x7f;
-                if (!ok)
+                if (!list_word_ok(lists[l][i]))
                     FAIL(names[l], "element %zu must be a non-empty name without blanks or control characters", i + 1);
             }
         }
@@ -929,11 +935,7 @@ static result finish_auth_strength(struct config *cfg, struct errs *e)
 
     for (size_t l = 0; l < 2; l++) {
         for (size_t i = 0; lists[l] && lists[l][i]; i++) {
-            const char *v = lists[l][i];
-            bool ok = *v && strlen(v) <= 256;
-            for (const char *q = v; ok && *q; q++)
-                ok = (unsigned char)*q > 0x20 && *q != 0x7f;
-            if (!ok)
+            if (!list_word_ok(lists[l][i]))
                 FAIL(names[l], "element %zu must be a non-empty value without blanks or control characters", i + 1);
         }
     }
