@@ -95,6 +95,14 @@ count_result_line() { # suite output file
   fi
 }
 
+# One suite, its output on stdout and its duration in OUT/NAME.secs.
+run_suite() { # name out-dir
+  local started=$SECONDS
+  ROOT="$ROOT" BUILD="$BUILD" PY="$PY" PAM_CIBA_SO="$BUILD/pam_ciba/.libs/pam_ciba.so" \
+    PAM_CIBA_ALLOW_SKIP=$ALLOW_SKIP bash "$ROOT/tests/suites/$1.sh" </dev/null 2>&1 || true
+  echo $((SECONDS - started)) >"$2/$1.secs"
+}
+
 check() {
   local out rc=0 quick=0
   if [ "${1:-}" = "--quick" ]; then
@@ -115,7 +123,11 @@ check() {
 
   # Every other suite is an executable tests/suites/NN-name.sh that ends its output
   # with "RESULT passed=N failed=M [skipped=K]"; a suite that prints no such line counts as failed.
-  local suite name
+  # A suite with a "# check: alone" line (it creates users, installs a package or loads the
+  # machine on purpose) runs with nothing else, its output shown as it goes. The others spend
+  # most of their time waiting on their own providers' timers, so CHECK_JOBS of them (default
+  # 2) run at once, "# check: long" ones first; each one's output is shown whole when it ends.
+  local suite name alone=() long=() rest=()
   for suite in "$ROOT"/tests/suites/*.sh; do
     [ -f "$suite" ] || continue
     name=$(basename "$suite" .sh)
@@ -124,13 +136,47 @@ check() {
       SKIPPED=$((SKIPPED + 1))
       continue
     fi
-    say "suite $name"
-    started=$SECONDS
-    ROOT="$ROOT" BUILD="$BUILD" PY="$PY" PAM_CIBA_SO="$BUILD/pam_ciba/.libs/pam_ciba.so" \
-      PAM_CIBA_ALLOW_SKIP=$ALLOW_SKIP bash "$suite" </dev/null 2>&1 | tee "$out/$name.txt" || true
-    count_result_line "$out/$name.txt"
-    say "suite $name: $((SECONDS - started)) s"
+    if grep -q '^# check: alone' "$suite"; then alone+=("$name")
+    elif grep -q '^# check: long' "$suite"; then long+=("$name")
+    else rest+=("$name"); fi
   done
+  for name in "${alone[@]}"; do
+    say "suite $name (alone)"
+    run_suite "$name" "$out" | tee "$out/$name.txt" || true
+    count_result_line "$out/$name.txt"
+    say "suite $name: $(cat "$out/$name.secs") s"
+  done
+  local jobs=${CHECK_JOBS:-2} running=0 ended finished
+  local -A suite_of=()
+  # Stopped (CI timeout, Ctrl-C): the suites running in the background stop too.
+  trap 'kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
+  for name in "${long[@]}" "${rest[@]}" ""; do
+    while [ $running -gt 0 ] && { [ $running -ge "$jobs" ] || [ -z "$name" ]; }; do
+      ended=""
+      wait -n -p ended || true
+      ended=${ended:-} # unset when no job was left to wait for
+      if [ -z "$ended" ] && [ -z "$(jobs -p)" ]; then
+        # Nothing left to wait for, yet suites unreported (cannot happen): each one fails.
+        for ended in "${!suite_of[@]}"; do echo "FAIL: suite ${suite_of[$ended]} ended unseen"; FAILED=$((FAILED + 1)); done
+        suite_of=()
+        running=0
+        continue
+      fi
+      if [ -z "$ended" ] || [ -z "${suite_of[$ended]:-}" ]; then continue; fi
+      finished=${suite_of[$ended]}
+      unset "suite_of[$ended]"
+      running=$((running - 1))
+      say "suite $finished: $(cat "$out/$finished.secs" 2>/dev/null || echo '?') s"
+      cat "$out/$finished.txt"
+      count_result_line "$out/$finished.txt"
+    done
+    [ -n "$name" ] || break
+    say "suite $name started"
+    run_suite "$name" "$out" >"$out/$name.txt" &
+    suite_of[$!]=$name
+    running=$((running + 1))
+  done
+  say "check: $SECONDS s since ./dev.sh started"
   echo
   if [ $quick = 1 ]; then
     echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (partial run: --quick leaves out ${QUICK_OMIT[*]})"

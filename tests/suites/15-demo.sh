@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command under test: ./dev.sh demo (the phone approves) and ./dev.sh demo
 # --deny, each asserted by its exit status and the outcome and decision lines it prints.
+# check: alone (the README's demo, shown as a newcomer sees it)
 set -u
 passed=0
 failed=0

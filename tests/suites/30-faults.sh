@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fault matrix: pam_ciba.so through libpam against network faults, a hostile provider,
 # hostile input and odd PAM applications (tests/faults/test_faults.py).
+# check: long
 set -u
 tmp=$(mktemp -d /tmp/pam_ciba_faults.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

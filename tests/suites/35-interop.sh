@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Interoperability suite: the built pam_ciba.so against node-oidc-provider (tests/interop).
+# check: long
 set -u
 dir="$ROOT/tests/interop"
 log=$(mktemp)

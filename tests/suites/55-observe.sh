@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Operations: the decision's journal fields in a private journal, and metrics_file under 200
 # concurrent logins (tests/observe/test_observe.py).
+# check: alone (200 logins at once)
 set -u
 tmp=$(mktemp -d /tmp/pam_ciba_observe.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -2,6 +2,7 @@
 # Packaging suite: make distcheck, the Debian package (lintian, dpkg -i, one approved
 # login through the INSTALLED module, purge leaves nothing), and the RPM build.
 # Needs root (dpkg -i); installs libpam-ciba on this machine and always purges it.
+# check: alone (installs and purges the package)
 set -u
 
 ROOT=${ROOT:?} PY=${PY:-/usr/bin/python3}

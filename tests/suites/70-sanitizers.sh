@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ASan+UBSan: a second build in $BUILD/asan; its unit tests (with LeakSanitizer), then the
 # integration tests loading the instrumented pam_ciba.so into pamtester (LeakSanitizer too).
+# check: long
 set -u
 dir="$BUILD/asan"
 logs=$(mktemp -d /tmp/pam_ciba_asan.XXXXXX)

@@ -2,6 +2,7 @@
 # valgrind memcheck over integration logins through pamtester: every error and every
 # definitely or indirectly lost byte fails the login (and so the test). A representative
 # subset of tests/integration/test_pam.py: valgrind makes each login ~5x slower.
+# check: long
 set -u
 logs=$(mktemp -d /tmp/pam_ciba_valgrind.XXXXXX)
 trap 'rm -rf "$logs"' EXIT

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Soak: 200 mixed logins 50 at a time, then a long-lived PAM application authenticating many
 # times in one process (fd and RSS growth): 1,000 logins, as the issue asks (./dev.sh soak N for more).
+# check: alone (loads the machine on purpose)
 set -u
 tmp=$(mktemp -d /tmp/pam_ciba_soak.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
