@@ -146,35 +146,38 @@ check() {
     count_result_line "$out/$name.txt"
     say "suite $name: $(cat "$out/$name.secs") s"
   done
-  local jobs=${CHECK_JOBS:-2} running=0 ended finished
-  local -A suite_of=()
+  # A suite has ended when its OUT/NAME.secs exists (run_suite writes it last): bash's
+  # "wait -n" alone can miss a job that ended while the loop was busy printing another.
+  local jobs=${CHECK_JOBS:-2} n finished st
+  local -A pid_of=()
   # Stopped (CI timeout, Ctrl-C): the suites running in the background stop too.
   trap 'kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
   for name in "${long[@]}" "${rest[@]}" ""; do
-    while [ $running -gt 0 ] && { [ $running -ge "$jobs" ] || [ -z "$name" ]; }; do
-      ended=""
-      wait -n -p ended || true
-      ended=${ended:-} # unset when no job was left to wait for
-      if [ -z "$ended" ] && [ -z "$(jobs -p)" ]; then
-        # Nothing left to wait for, yet suites unreported (cannot happen): each one fails.
-        for ended in "${!suite_of[@]}"; do echo "FAIL: suite ${suite_of[$ended]} ended unseen"; FAILED=$((FAILED + 1)); done
-        suite_of=()
-        running=0
+    while [ ${#pid_of[@]} -gt 0 ] && { [ ${#pid_of[@]} -ge "$jobs" ] || [ -z "$name" ]; }; do
+      finished=""
+      for n in "${!pid_of[@]}"; do
+        if [ -f "$out/$n.secs" ]; then finished=$n; break; fi
+      done
+      if [ -z "$finished" ]; then
+        st=0
+        wait -n || st=$?
+        if [ $st = 127 ]; then # no job left, yet a suite never finished: it was killed
+          for n in "${!pid_of[@]}"; do
+            [ -f "$out/$n.secs" ] || { echo "FAIL: suite $n ended before it finished"; FAILED=$((FAILED + 1)); unset "pid_of[$n]"; }
+          done
+        fi
         continue
       fi
-      if [ -z "$ended" ] || [ -z "${suite_of[$ended]:-}" ]; then continue; fi
-      finished=${suite_of[$ended]}
-      unset "suite_of[$ended]"
-      running=$((running - 1))
-      say "suite $finished: $(cat "$out/$finished.secs" 2>/dev/null || echo '?') s"
+      wait "${pid_of[$finished]}" 2>/dev/null || true
+      unset "pid_of[$finished]"
+      say "suite $finished: $(cat "$out/$finished.secs") s"
       cat "$out/$finished.txt"
       count_result_line "$out/$finished.txt"
     done
     [ -n "$name" ] || break
     say "suite $name started"
     run_suite "$name" "$out" >"$out/$name.txt" &
-    suite_of[$!]=$name
-    running=$((running + 1))
+    pid_of[$name]=$!
   done
   say "check: $SECONDS s since ./dev.sh started"
   echo
