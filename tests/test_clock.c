@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -33,10 +34,15 @@ static pid_t sigint_later(int delay_ms)
     return pid;
 }
 
+/* A late SIGINT (a loaded machine can run the child after the test's own sleep) may
+ * interrupt waitpid itself when a handler is installed: that is not a failure. */
 static void reap(pid_t pid)
 {
     int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
+    pid_t r;
+    while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    assert_int_equal(r, pid);
 }
 
 static void set_disposition(void (*handler)(int))
@@ -85,7 +91,7 @@ static void test_ctrl_c_ends_the_wait(void **state)
     t0 = clock_real.now(NULL);
     assert_int_equal(clock_real.sleep(NULL, 10.0), -1);
     waited = clock_real.now(NULL) - t0;
-    assert_true(waited < 1.0);
+    assert_true(waited < 5.0); /* half the 10 s asked for: the signal ended it, with room for load */
     assert_true(interrupt_window_close(&w));
     reap(pid);
     /* Afterwards: the default disposition and mask again, nothing pending. */
@@ -127,7 +133,7 @@ static void test_signal_between_sleeps_is_not_lost(void **state)
     raise(SIGINT); /* lands while "an HTTP request" runs, outside any sleep */
     t0 = clock_real.now(NULL);
     assert_int_equal(clock_real.sleep(NULL, 5.0), -1);
-    assert_true(clock_real.now(NULL) - t0 < 0.5);
+    assert_true(clock_real.now(NULL) - t0 < 2.5); /* half the 5 s: it did not sleep */
     assert_true(interrupt_window_close(&w));
 }
 

@@ -160,7 +160,7 @@ static void test_deadline(void **state)
     r = get(c, url, err, sizeof(err));
     assert_int_equal(r, RES_UNAVAILABLE);
     assert_true(mono() - t0 >= 0.3);
-    assert_true(mono() - t0 < 2.0);
+    assert_true(mono() - t0 < 5.0); /* half of request_timeout: end_by cut it, with room for load */
     /* end_by passed: nothing is sent (libcurl may end a transfer a little early) */
     while (mono() < o.end_by)
         usleep(1000);

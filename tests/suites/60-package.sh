@@ -100,6 +100,10 @@ if make -C "$TMP/build" -j2 distcheck >"$TMP/distcheck.log" 2>&1; then
     ok "make distcheck ($(($(date +%s) - start)) s)"
 else
     tail -40 "$TMP/distcheck.log"
+    # A unit test that failed inside distcheck: its name and its own log (distcheck leaves them).
+    grep -E '^(FAIL|ERROR): ' "$TMP/distcheck.log" | sed 's/^/# /'
+    find "$TMP/build" -path '*/_build/*' -name 'test_*.log' -exec grep -l -E '^\[  FAILED  \]|^\[  ERROR   \]' {} + 2>/dev/null |
+        while read -r log; do echo "# $log:"; sed 's/^/#   /' "$log" | tail -30; done
     bad "make distcheck"
 fi
 TARBALL=$(ls "$TMP"/build/pam_ciba-*.tar.gz 2>/dev/null | head -n1)
