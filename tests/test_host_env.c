@@ -39,6 +39,10 @@ static void sole_thread_until_another_starts(void **state)
     assert_false(host_sole_thread());
     pthread_mutex_unlock(&park);
     pthread_join(t, NULL);
+    /* pthread_join returns once the thread's id is cleared, a moment before the kernel takes
+     * it out of /proc/self/task (longer on a loaded machine): wait for that, bounded. */
+    for (int i = 0; i < 10000 && !host_sole_thread(); i++)
+        usleep(1000);
     assert_true(host_sole_thread());
 }
 

@@ -9,4 +9,5 @@ if ! "${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pthread -o "$tmp/pam_bench"
   echo "RESULT passed=0 failed=1"
   exit 1
 fi
-exec "$PY" "$ROOT/tests/counts/test_counts.py" --so "$PAM_CIBA_SO" --driver "$tmp/pam_bench"
+# Not exec: the EXIT trap must still remove the driver's directory.
+"$PY" "$ROOT/tests/counts/test_counts.py" --so "$PAM_CIBA_SO" --driver "$tmp/pam_bench"

@@ -12,4 +12,5 @@ if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; t
   echo "RESULT passed=0 failed=1"
   exit 1
 fi
+rm -f "$log" # exec below leaves the EXIT trap behind
 exec "$PY" "$dir/test_interop.py"
